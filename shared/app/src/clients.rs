@@ -1,0 +1,117 @@
+//! Vendor clients built from the current secrets and kept for the container's life, so that each
+//! vendor's rate limiter and connection pool span invocations. A rotated secret builds a new client.
+
+use crate::{Connection, Deps, Error};
+use connectors::lessonly::{LessonlyClient, LessonlyConfig};
+use connectors::lever::{LeverClient, LeverConfig};
+use connectors::litmos::{LitmosClient, LitmosConfig};
+use connectors::namely::{NamelyClient, NamelyConfig};
+use connectors::theorg::{TheOrgClient, TheOrgConfig};
+use connectors::Vendor;
+use platform::Secret;
+use std::sync::Mutex;
+
+/// One client per vendor, rebuilt only when the credentials it was built from change.
+#[derive(Default)]
+pub struct Clients {
+    lever: Cached<LeverClient>,
+    namely: Cached<NamelyClient>,
+    lessonly: Cached<LessonlyClient>,
+    litmos: Cached<LitmosClient>,
+    theorg: Cached<TheOrgClient>,
+}
+
+/// A client and the credentials (kept as a [`Secret`], so never printed) it was built with.
+struct Cached<C>(Mutex<Option<(Secret, C)>>);
+
+impl<C> Default for Cached<C> {
+    fn default() -> Self {
+        Cached(Mutex::new(None))
+    }
+}
+
+impl<C: Clone> Cached<C> {
+    fn get_or_build(
+        &self,
+        credentials: Secret,
+        build: impl FnOnce() -> Result<C, connectors::Error>,
+    ) -> Result<C, Error> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((built_with, client)) = slot.as_ref() {
+            if *built_with == credentials {
+                return Ok(client.clone());
+            }
+        }
+        let client = build()?;
+        *slot = Some((credentials, client.clone()));
+        Ok(client)
+    }
+}
+
+/// The fields a client depends on, joined, so that any change rebuilds it.
+fn fingerprint(parts: &[&str]) -> Secret {
+    Secret::new(parts.join("\u{1f}"))
+}
+
+impl Clients {
+    pub async fn lever(&self, deps: &Deps) -> Result<LeverClient, Error> {
+        let secret = deps.secrets.lever().await?;
+        let url = &deps.config.lever_api_url;
+        self.lever.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
+            let mut config = LeverConfig::new(secret.api_key.clone());
+            config.base_url = url.clone();
+            LeverClient::new(config)
+        })
+    }
+
+    pub async fn namely(&self, deps: &Deps) -> Result<NamelyClient, Error> {
+        let secret = deps.secrets.namely().await?;
+        let url = deps.config.namely_url_for(&secret.company);
+        self.namely.get_or_build(fingerprint(&[secret.token.expose(), &url]), || {
+            let mut config = NamelyConfig::new(secret.company.clone(), secret.token.clone());
+            config.base_url = url.clone();
+            NamelyClient::new(config)
+        })
+    }
+
+    pub async fn lessonly(&self, deps: &Deps) -> Result<LessonlyClient, Error> {
+        let secret = deps.secrets.lessonly().await?;
+        let url = &deps.config.lessonly_api_url;
+        self.lessonly.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.subdomain, url]), || {
+            let mut config = LessonlyConfig::new(secret.subdomain.clone(), secret.api_key.clone());
+            config.base_url = url.clone();
+            LessonlyClient::new(config)
+        })
+    }
+
+    pub async fn litmos(&self, deps: &Deps) -> Result<LitmosClient, Error> {
+        let secret = deps.secrets.litmos().await?;
+        let url = &deps.config.litmos_api_url;
+        self.litmos.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.source, url]), || {
+            let mut config = LitmosConfig::new(secret.api_key.clone(), secret.source.clone());
+            config.base_url = url.clone();
+            LitmosClient::new(config)
+        })
+    }
+
+    pub async fn theorg(&self, deps: &Deps) -> Result<TheOrgClient, Error> {
+        let secret = deps.secrets.theorg().await?;
+        let url = &deps.config.theorg_api_url;
+        self.theorg.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
+            let mut config = TheOrgConfig::new(secret.api_key.clone());
+            config.base_url = url.clone();
+            TheOrgClient::new(config)
+        })
+    }
+}
+
+/// The vendor behind a connection.
+pub fn vendor_of(connection: Connection) -> Vendor {
+    match connection {
+        Connection::LeverHires | Connection::LeverPostings => Vendor::Lever,
+        Connection::Namely => Vendor::Namely,
+        Connection::Lessonly => Vendor::Lessonly,
+        Connection::Litmos => Vendor::Litmos,
+        Connection::TheOrg => Vendor::TheOrg,
+    }
+}

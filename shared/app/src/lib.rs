@@ -1,0 +1,147 @@
+//! What every function shares: the dependencies built once per container ([`Deps`]), the vendor
+//! clients built from the current secrets, the operator events, and the verification report.
+
+pub mod clients;
+pub mod event;
+pub mod lambda;
+pub mod report;
+
+pub use event::{BadEvent, OperatorEvent};
+pub use report::{ConnectionCheck, VerifyReport};
+
+use connectors::Verification;
+use platform::{Config, ConfigError, Run, RunLog, RunLogError, SecretError, SecretStore, Trigger};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A vendor connection a function needs, and what it needs it for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// Lever candidates, offers, forms, files, tags and notes (the hire transfer).
+    LeverHires,
+    /// Lever postings (The Org import).
+    LeverPostings,
+    Namely,
+    Lessonly,
+    Litmos,
+    TheOrg,
+}
+
+/// Why a function could not do what it was asked. Each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    RunLog(#[from] RunLogError),
+    #[error(transparent)]
+    Vendor(#[from] connectors::Error),
+    #[error(transparent)]
+    BadEvent(#[from] BadEvent),
+    #[error("{function} cannot run '{action}' in this release: only {{\"action\": \"verify\"}} is available until its job is implemented")]
+    NotAvailable { function: String, action: String },
+}
+
+impl Error {
+    /// A short machine-readable kind, used as the Lambda error type.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "ConfigError",
+            Error::Secret(_) => "SecretError",
+            Error::RunLog(_) => "RunLogError",
+            Error::Vendor(_) => "VendorError",
+            Error::BadEvent(_) => "BadEvent",
+            Error::NotAvailable { .. } => "NotAvailable",
+        }
+    }
+}
+
+/// Everything a function builds once per container and shares between invocations.
+pub struct Deps {
+    pub config: Config,
+    pub secrets: SecretStore,
+    pub runlog: Arc<dyn RunLog>,
+    pub clients: clients::Clients,
+}
+
+impl Deps {
+    /// Builds the dependencies from the environment. AWS is only touched when a secret id or the
+    /// runs table asks for it, so local runs need no AWS configuration at all.
+    pub async fn from_env() -> Result<Deps, Error> {
+        let config = Config::from_env()?;
+        let ids = &config.secret_ids;
+        let uses_aws = config.runs_table.is_some()
+            || [&ids.lever, &ids.namely, &ids.lessonly, &ids.litmos, &ids.theorg].iter().any(|id| id.is_some());
+        let sdk = if uses_aws { Some(platform::aws::sdk_config().await) } else { None };
+        let secrets = SecretStore::new(&config, sdk.as_ref());
+        let runlog = platform::runlog::from_config(&config, sdk.as_ref())?;
+        Ok(Deps::new(config, secrets, runlog))
+    }
+
+    pub fn new(config: Config, secrets: SecretStore, runlog: Arc<dyn RunLog>) -> Deps {
+        Deps { config, secrets, runlog, clients: clients::Clients::default() }
+    }
+}
+
+/// Checks each connection with a real, cheap, authenticated call, and records the check as a run
+/// (job `<function>.verify`) so that `hrctl runs` shows when connections were last verified.
+pub async fn verify(deps: &Deps, function: &str, connections: &[Connection], trigger: Trigger) -> VerifyReport {
+    let mut run = Run::start(&format!("{function}.verify"), trigger);
+    let mut checks = Vec::with_capacity(connections.len());
+    for &connection in connections {
+        let check = verify_one(deps, connection).await;
+        tracing::info!(run_id = %run.run_id, vendor = %check.vendor, ok = check.ok, detail = %check.detail, "connection checked");
+        checks.push(check);
+    }
+    let report = VerifyReport::new(function, checks);
+    let failures: Vec<String> =
+        report.checks.iter().filter(|c| !c.ok).map(|c| format!("{}: {}", c.vendor, c.detail)).collect();
+    run.finish(if failures.is_empty() { None } else { Some(failures.join("; ")) });
+    if let Err(e) = deps.runlog.save_run(&run).await {
+        // The report still answers the operator; the log line says why it is not in the history.
+        tracing::warn!(run_id = %run.run_id, error = %e, "could not record the verification in the run log");
+    }
+    report
+}
+
+async fn verify_one(deps: &Deps, connection: Connection) -> ConnectionCheck {
+    // Boxed: the connectors' futures nest deep enough to exceed the compiler's layout limit.
+    let result: Result<Verification, Error> = Box::pin(async {
+        Ok(match connection {
+            Connection::LeverHires => deps.clients.lever(deps).await?.verify().await,
+            Connection::LeverPostings => deps.clients.lever(deps).await?.verify_postings_access().await,
+            Connection::Namely => deps.clients.namely(deps).await?.verify().await,
+            Connection::Lessonly => deps.clients.lessonly(deps).await?.verify().await,
+            Connection::Litmos => deps.clients.litmos(deps).await?.verify().await,
+            Connection::TheOrg => deps.clients.theorg(deps).await?.verify().await,
+        })
+    })
+    .await;
+    match result {
+        Ok(v) => ConnectionCheck { vendor: v.vendor.to_string(), ok: v.ok, detail: v.detail },
+        Err(e) => {
+            ConnectionCheck { vendor: clients::vendor_of(connection).to_string(), ok: false, detail: e.to_string() }
+        }
+    }
+}
+
+/// Answers an operator or schedule event sent by direct invocation.
+pub async fn handle_operator_event(
+    deps: &Deps,
+    function: &str,
+    connections: &[Connection],
+    payload: Value,
+) -> Result<Value, Error> {
+    match OperatorEvent::parse(&payload)? {
+        OperatorEvent::Verify => {
+            let report = verify(deps, function, connections, Trigger::Manual).await;
+            tracing::info!(function, ok = report.ok, "verification finished");
+            Ok(serde_json::to_value(&report).unwrap_or(Value::Null))
+        }
+        OperatorEvent::Sync { .. } => {
+            Err(Error::NotAvailable { function: function.to_string(), action: "sync".into() })
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Every field mapping between the vendors, as pure functions: no I/O, no async, no clock.
+//!
+//! Each integration adds its own module; a mapping rule is a plain function with its own unit test,
+//! so it can be read and changed without touching any connector.
+
+pub mod names;

@@ -1,0 +1,173 @@
+//! Configuration from the environment. Every vendor base URL and the AWS endpoint can be pointed
+//! anywhere, so a test harness or an operator can aim any function at a sandbox.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Production base URLs, used when the matching `*_API_URL` variable is unset or empty.
+pub const LEVER_API_URL: &str = "https://api.lever.co/v1";
+/// Namely's URL depends on the company subdomain held in the Namely secret.
+pub const NAMELY_API_URL: &str = "https://{company}.namely.com/api/v1";
+pub const LESSONLY_API_URL: &str = "https://api.lessonly.com/api";
+pub const LITMOS_API_URL: &str = "https://api.litmos.com/v1.svc";
+pub const THEORG_API_URL: &str = "https://api.theorg.com";
+
+/// How long run records and outcomes are kept before DynamoDB's TTL removes them.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// How long a secret is cached in a warm container; short so that rotation takes effect quickly.
+pub const DEFAULT_SECRET_TTL: Duration = Duration::from_secs(300);
+
+/// A setting that is present but unusable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration variable {name} is invalid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+/// Where each vendor lives, where the secrets are, and where runs are recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub lever_api_url: String,
+    /// May contain `{company}`, replaced by the company from the Namely secret.
+    pub namely_api_url: String,
+    pub lessonly_api_url: String,
+    pub litmos_api_url: String,
+    pub theorg_api_url: String,
+    pub secret_ids: SecretIds,
+    /// A JSON file holding every vendor's secret by name, for local runs (`SECRETS_FILE`).
+    pub secrets_file: Option<PathBuf>,
+    pub secret_ttl: Duration,
+    /// The DynamoDB table of the run log (`RUNS_TABLE`); when unset the embedded store is used.
+    pub runs_table: Option<String>,
+    /// The embedded store's file (`LOCAL_STORE_PATH`).
+    pub local_store_path: PathBuf,
+    pub retention_days: u32,
+}
+
+/// The Secrets Manager id (name or ARN) of each vendor's secret.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecretIds {
+    pub lever: Option<String>,
+    pub namely: Option<String>,
+    pub lessonly: Option<String>,
+    pub litmos: Option<String>,
+    pub theorg: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply a map instead of the environment.
+    /// Empty values count as unset (SAM passes empty strings for blank parameters).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+            let value = get(name).unwrap_or_else(|| default.to_string());
+            if !(value.starts_with("http://") || value.starts_with("https://")) {
+                return Err(ConfigError { name, reason: format!("'{value}' is not an http(s) URL") });
+            }
+            Ok(value.trim_end_matches('/').to_string())
+        };
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => {
+                    v.parse::<u64>().map_err(|_| ConfigError { name, reason: format!("'{v}' is not a whole number") })
+                }
+            }
+        };
+        let default_store = if get("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+            // The only writable place inside Lambda.
+            PathBuf::from("/tmp/hr-bundle/runs.sqlite3")
+        } else {
+            PathBuf::from(".hr-bundle/runs.sqlite3")
+        };
+        let retention_days = number("RUN_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS.into())?;
+        Ok(Config {
+            lever_api_url: url("LEVER_API_URL", LEVER_API_URL)?,
+            namely_api_url: url("NAMELY_API_URL", NAMELY_API_URL)?,
+            lessonly_api_url: url("LESSONLY_API_URL", LESSONLY_API_URL)?,
+            litmos_api_url: url("LITMOS_API_URL", LITMOS_API_URL)?,
+            theorg_api_url: url("THEORG_API_URL", THEORG_API_URL)?,
+            secret_ids: SecretIds {
+                lever: get("LEVER_SECRET_ID"),
+                namely: get("NAMELY_SECRET_ID"),
+                lessonly: get("LESSONLY_SECRET_ID"),
+                litmos: get("LITMOS_SECRET_ID"),
+                theorg: get("THEORG_SECRET_ID"),
+            },
+            secrets_file: get("SECRETS_FILE").map(PathBuf::from),
+            secret_ttl: Duration::from_secs(number("SECRET_CACHE_SECONDS", DEFAULT_SECRET_TTL.as_secs())?),
+            runs_table: get("RUNS_TABLE"),
+            local_store_path: get("LOCAL_STORE_PATH").map(PathBuf::from).unwrap_or(default_store),
+            retention_days: u32::try_from(retention_days)
+                .map_err(|_| ConfigError { name: "RUN_LOG_RETENTION_DAYS", reason: "too large".into() })?,
+        })
+    }
+
+    /// Namely's base URL for a company: `{company}` in the configured URL is replaced.
+    pub fn namely_url_for(&self, company: &str) -> String {
+        self.namely_api_url.replace("{company}", company)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_production_urls_and_the_embedded_store() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.lever_api_url, "https://api.lever.co/v1");
+        assert_eq!(c.namely_url_for("acme"), "https://acme.namely.com/api/v1");
+        assert_eq!(c.lessonly_api_url, LESSONLY_API_URL);
+        assert_eq!(c.litmos_api_url, LITMOS_API_URL);
+        assert_eq!(c.theorg_api_url, THEORG_API_URL);
+        assert_eq!(c.runs_table, None);
+        assert_eq!(c.retention_days, 90);
+        assert_eq!(c.local_store_path, PathBuf::from(".hr-bundle/runs.sqlite3"));
+    }
+
+    #[test]
+    fn every_url_and_id_can_be_overridden_and_blank_means_unset() {
+        let c = config(&[
+            ("LEVER_API_URL", "http://127.0.0.1:1/lever/"),
+            ("NAMELY_API_URL", "http://127.0.0.1:2/namely"),
+            ("LESSONLY_API_URL", "http://127.0.0.1:3"),
+            ("LITMOS_API_URL", "http://127.0.0.1:4"),
+            ("THEORG_API_URL", "http://127.0.0.1:5"),
+            ("LEVER_SECRET_ID", "hr/lever"),
+            ("NAMELY_SECRET_ID", " "),
+            ("RUNS_TABLE", "runs"),
+            ("RUN_LOG_RETENTION_DAYS", "30"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "f"),
+        ])
+        .unwrap();
+        assert_eq!(c.lever_api_url, "http://127.0.0.1:1/lever");
+        assert_eq!(c.namely_url_for("acme"), "http://127.0.0.1:2/namely");
+        assert_eq!(c.theorg_api_url, "http://127.0.0.1:5");
+        assert_eq!(c.secret_ids.lever.as_deref(), Some("hr/lever"));
+        assert_eq!(c.secret_ids.namely, None);
+        assert_eq!(c.runs_table.as_deref(), Some("runs"));
+        assert_eq!(c.retention_days, 30);
+        assert_eq!(c.local_store_path, PathBuf::from("/tmp/hr-bundle/runs.sqlite3"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("LITMOS_API_URL", "api.litmos.com")]).unwrap_err();
+        assert_eq!(err.name, "LITMOS_API_URL");
+        let err = config(&[("RUN_LOG_RETENTION_DAYS", "ninety")]).unwrap_err();
+        assert!(err.to_string().contains("RUN_LOG_RETENTION_DAYS"), "{err}");
+    }
+}

@@ -1,0 +1,434 @@
+//! The run log in one DynamoDB table (`pk`, `sk` strings; TTL attribute `expires_at`).
+//!
+//! | item            | pk                      | sk                         |
+//! |-----------------|-------------------------|----------------------------|
+//! | run (by id)     | `RUN#<run_id>`          | `RUN`                      |
+//! | run (listing)   | `RUNS`                  | `<started ms>#<run_id>`    |
+//! | outcome (run)   | `OUTCOMES#<run_id>`     | `<at ms>#<n>#<record_id>`  |
+//! | outcome (record)| `RECORD#<job>#<record>` | `<at ms>#<run_id>`         |
+//! | idempotency key | `CLAIM#<key>`           | `CLAIM`                    |
+//! | checkpoint      | `CHECKPOINT#<job>`      | `CHECKPOINT`               |
+
+use super::{Action, Claim, Counts, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// DynamoDB allows at most 25 writes per BatchWriteItem.
+const BATCH_LIMIT: usize = 25;
+
+/// A run log in a DynamoDB table.
+#[derive(Clone)]
+pub struct DynamoRunLog {
+    client: Client,
+    table: String,
+    retention: Duration,
+}
+
+impl DynamoRunLog {
+    pub fn new(sdk: &aws_config::SdkConfig, table: &str, retention_days: u32) -> DynamoRunLog {
+        DynamoRunLog {
+            client: Client::new(sdk),
+            table: table.to_string(),
+            retention: Duration::days(retention_days.into()),
+        }
+    }
+
+    /// The table name, for messages.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+        &self,
+        action: &str,
+        e: SdkError<E, R>,
+    ) -> RunLogError {
+        let (reason, retryable) = match &e {
+            SdkError::ServiceError(s) => {
+                let code = s.err().code().unwrap_or("unknown error");
+                let retryable = matches!(
+                    code,
+                    "ProvisionedThroughputExceededException"
+                        | "ThrottlingException"
+                        | "RequestLimitExceeded"
+                        | "InternalServerError"
+                );
+                let hint = match code {
+                    "ResourceNotFoundException" => "; check RUNS_TABLE and the region",
+                    "AccessDeniedException" => "; the function's role may not use this table",
+                    _ => "",
+                };
+                (format!("{action}: {code}{hint}"), retryable)
+            }
+            other => (format!("{action}: {}", chain(other)), true),
+        };
+        RunLogError::Dynamo { table: self.table.clone(), reason, retryable }
+    }
+
+    fn expires_at(&self) -> AttributeValue {
+        n((Utc::now() + self.retention).timestamp())
+    }
+
+    async fn put(&self, item: Item) -> Result<(), RunLogError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| self.error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, RunLogError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem", e))?;
+        Ok(answer.item)
+    }
+
+    /// Every item of a partition, newest (highest sort key) first when `newest_first`.
+    async fn query(
+        &self,
+        pk: String,
+        newest_first: bool,
+        mut keep: impl FnMut(&Item) -> bool,
+        limit: usize,
+    ) -> Result<Vec<Item>, RunLogError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let answer = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .scan_index_forward(!newest_first)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Query", e))?;
+            for item in answer.items.unwrap_or_default() {
+                if keep(&item) {
+                    items.push(item);
+                    if items.len() >= limit {
+                        return Ok(items);
+                    }
+                }
+            }
+            match answer.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Writes items in batches of 25, resending whatever DynamoDB leaves unprocessed.
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), RunLogError> {
+        for chunk in items.chunks(BATCH_LIMIT) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder().set_item(Some(item.clone())).build();
+                    put.map(|p| WriteRequest::builder().put_request(p).build())
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| RunLogError::Corrupt(e.to_string()))?;
+            let mut attempt: u32 = 0;
+            while !requests.is_empty() {
+                let answer = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| self.error("BatchWriteItem", e))?;
+                requests = answer.unprocessed_items.and_then(|mut m| m.remove(&self.table)).unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(RunLogError::Dynamo {
+                        table: self.table.clone(),
+                        reason: format!(
+                            "BatchWriteItem left {} items unprocessed after {attempt} tries",
+                            requests.len()
+                        ),
+                        retryable: true,
+                    });
+                }
+                // Unprocessed items mean throttling: back off before resending them.
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(6))).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn run_item(&self, run: &Run, pk: String, sk: String) -> Item {
+        let mut item: Item = HashMap::from([
+            ("pk".into(), s(pk)),
+            ("sk".into(), s(sk)),
+            ("run_id".into(), s(&run.run_id)),
+            ("job".into(), s(&run.job)),
+            ("trigger".into(), s(run.trigger.as_str())),
+            ("started_at".into(), n(run.started_at.timestamp_millis())),
+            ("status".into(), s(run.status.as_str())),
+            ("created".into(), n(run.counts.created)),
+            ("updated".into(), n(run.counts.updated)),
+            ("unchanged".into(), n(run.counts.unchanged)),
+            ("skipped".into(), n(run.counts.skipped)),
+            ("failed".into(), n(run.counts.failed)),
+            ("expires_at".into(), self.expires_at()),
+        ]);
+        if let Some(ended) = run.ended_at {
+            item.insert("ended_at".into(), n(ended.timestamp_millis()));
+        }
+        if let Some(message) = &run.message {
+            item.insert("message".into(), s(message));
+        }
+        item
+    }
+
+    fn outcome_item(&self, o: &Outcome, pk: String, sk: String) -> Item {
+        let mut item: Item = HashMap::from([
+            ("pk".into(), s(pk)),
+            ("sk".into(), s(sk)),
+            ("run_id".into(), s(&o.run_id)),
+            ("job".into(), s(&o.job)),
+            ("record_id".into(), s(&o.record_id)),
+            ("action".into(), s(o.action.as_str())),
+            ("at".into(), n(o.at.timestamp_millis())),
+            ("expires_at".into(), self.expires_at()),
+        ]);
+        if let Some(label) = &o.label {
+            item.insert("label".into(), s(label));
+        }
+        if let Some(detail) = &o.detail {
+            item.insert("detail".into(), s(detail));
+        }
+        item
+    }
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// Sort keys order as text, so times are zero-padded.
+fn sortable_ms(t: DateTime<Utc>) -> String {
+    format!("{:015}", t.timestamp_millis())
+}
+
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text = format!("{text}: {inner}");
+        source = inner.source();
+    }
+    text
+}
+
+fn text(item: &Item, name: &str) -> Result<String, RunLogError> {
+    opt_text(item, name).ok_or_else(|| RunLogError::Corrupt(format!("item without '{name}'")))
+}
+
+fn opt_text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn number(item: &Item, name: &str) -> Result<i64, RunLogError> {
+    opt_number(item, name).ok_or_else(|| RunLogError::Corrupt(format!("item without number '{name}'")))
+}
+
+fn opt_number(item: &Item, name: &str) -> Option<i64> {
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+
+fn time(ms: i64) -> Result<DateTime<Utc>, RunLogError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| RunLogError::Corrupt(format!("time {ms} out of range")))
+}
+
+fn count(item: &Item, name: &str) -> u64 {
+    opt_number(item, name).and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+}
+
+fn run_from(item: &Item) -> Result<Run, RunLogError> {
+    Ok(Run {
+        run_id: text(item, "run_id")?,
+        job: text(item, "job")?,
+        trigger: text(item, "trigger")?.parse::<Trigger>()?,
+        started_at: time(number(item, "started_at")?)?,
+        ended_at: opt_number(item, "ended_at").map(time).transpose()?,
+        status: text(item, "status")?.parse::<RunStatus>()?,
+        counts: Counts {
+            created: count(item, "created"),
+            updated: count(item, "updated"),
+            unchanged: count(item, "unchanged"),
+            skipped: count(item, "skipped"),
+            failed: count(item, "failed"),
+        },
+        message: opt_text(item, "message"),
+    })
+}
+
+fn outcome_from(item: &Item) -> Result<Outcome, RunLogError> {
+    Ok(Outcome {
+        run_id: text(item, "run_id")?,
+        job: text(item, "job")?,
+        record_id: text(item, "record_id")?,
+        label: opt_text(item, "label"),
+        action: text(item, "action")?.parse::<Action>()?,
+        detail: opt_text(item, "detail"),
+        at: time(number(item, "at")?)?,
+    })
+}
+
+#[async_trait]
+impl RunLog for DynamoRunLog {
+    async fn save_run(&self, run: &Run) -> Result<(), RunLogError> {
+        let by_id = self.run_item(run, format!("RUN#{}", run.run_id), "RUN".into());
+        let listing = self.run_item(run, "RUNS".into(), format!("{}#{}", sortable_ms(run.started_at), run.run_id));
+        self.batch_put(vec![by_id, listing]).await
+    }
+
+    async fn record_outcomes(&self, outcomes: &[Outcome]) -> Result<(), RunLogError> {
+        let mut items = Vec::with_capacity(outcomes.len() * 2);
+        let batch = uuid::Uuid::new_v4().simple().to_string();
+        for (i, o) in outcomes.iter().enumerate() {
+            let at = sortable_ms(o.at);
+            // The batch id and position keep two outcomes of one record in one millisecond apart.
+            let run_sk = format!("{at}#{}#{i:06}#{}", &batch[..8], o.record_id);
+            items.push(self.outcome_item(o, format!("OUTCOMES#{}", o.run_id), run_sk));
+            items.push(self.outcome_item(
+                o,
+                format!("RECORD#{}#{}", o.job, o.record_id),
+                format!("{at}#{}#{i:06}", o.run_id),
+            ));
+        }
+        self.batch_put(items).await
+    }
+
+    async fn latest_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<Run>, RunLogError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let keep = |item: &Item| job.is_none_or(|j| opt_text(item, "job").as_deref() == Some(j));
+        let items = self.query("RUNS".into(), true, keep, limit).await?;
+        items.iter().map(run_from).collect()
+    }
+
+    async fn run(&self, run_id: &str) -> Result<Option<Run>, RunLogError> {
+        self.get(format!("RUN#{run_id}"), "RUN").await?.as_ref().map(run_from).transpose()
+    }
+
+    async fn run_outcomes(&self, run_id: &str) -> Result<Vec<Outcome>, RunLogError> {
+        let items = self.query(format!("OUTCOMES#{run_id}"), false, |_| true, usize::MAX).await?;
+        items.iter().map(outcome_from).collect()
+    }
+
+    async fn record_history(&self, job: &str, record_id: &str, limit: usize) -> Result<Vec<Outcome>, RunLogError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let items = self.query(format!("RECORD#{job}#{record_id}"), true, |_| true, limit).await?;
+        items.iter().map(outcome_from).collect()
+    }
+
+    async fn claim(&self, key: &str, owner: &str, lease: Duration) -> Result<Claim, RunLogError> {
+        let now = super::now_ms();
+        let attempt = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("CLAIM#{key}")))
+            .item("sk", s("CLAIM"))
+            .item("owner", s(owner))
+            .item("state", s("in_progress"))
+            .item("lease_until", n((now + lease).timestamp_millis()))
+            .item("expires_at", self.expires_at())
+            // Free, or held by someone whose lease ran out (a crashed container).
+            .condition_expression("attribute_not_exists(pk) OR (#state = :in_progress AND lease_until < :now)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .send()
+            .await;
+        match attempt {
+            Ok(_) => Ok(Claim::Acquired),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let Some(item) = self.get(format!("CLAIM#{key}"), "CLAIM").await? else {
+                    // Released between our write and our read: the caller may simply try again.
+                    return Ok(Claim::InProgress { owner: "unknown".into(), lease_until: now });
+                };
+                let holder = opt_text(&item, "owner").unwrap_or_else(|| "unknown".into());
+                if opt_text(&item, "state").as_deref() == Some("done") {
+                    Ok(Claim::Done { owner: holder, result: opt_text(&item, "result") })
+                } else {
+                    let lease_until = time(opt_number(&item, "lease_until").unwrap_or(0))?;
+                    Ok(Claim::InProgress { owner: holder, lease_until })
+                }
+            }
+            Err(e) => Err(self.error("PutItem (claim)", e)),
+        }
+    }
+
+    async fn complete(&self, key: &str, owner: &str, result: Option<&str>) -> Result<(), RunLogError> {
+        let mut item: Item = HashMap::from([
+            ("pk".into(), s(format!("CLAIM#{key}"))),
+            ("sk".into(), s("CLAIM")),
+            ("owner".into(), s(owner)),
+            ("state".into(), s("done")),
+            ("lease_until".into(), n(0)),
+            ("expires_at".into(), self.expires_at()),
+        ]);
+        if let Some(result) = result {
+            item.insert("result".into(), s(result));
+        }
+        self.put(item).await
+    }
+
+    async fn release(&self, key: &str) -> Result<(), RunLogError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("CLAIM#{key}")))
+            .key("sk", s("CLAIM"))
+            .send()
+            .await
+            .map_err(|e| self.error("DeleteItem", e))?;
+        Ok(())
+    }
+
+    async fn checkpoint(&self, job: &str) -> Result<Option<String>, RunLogError> {
+        Ok(self.get(format!("CHECKPOINT#{job}"), "CHECKPOINT").await?.and_then(|item| opt_text(&item, "value")))
+    }
+
+    async fn save_checkpoint(&self, job: &str, value: &str) -> Result<(), RunLogError> {
+        self.put(HashMap::from([
+            ("pk".into(), s(format!("CHECKPOINT#{job}"))),
+            ("sk".into(), s("CHECKPOINT")),
+            ("value".into(), s(value)),
+        ]))
+        .await
+    }
+}
