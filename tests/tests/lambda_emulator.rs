@@ -57,7 +57,18 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &format!("-{}", self.child.id())]).status();
+        // The watcher stops on Ctrl-C (it ignores SIGTERM); the function processes share its group.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-INT", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                let _ = Command::new("kill").args(["-KILL", &group]).stderr(Stdio::null()).status();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", &group]).status();
         let _ = self.child.wait();
     }
 }
@@ -77,7 +88,9 @@ async fn every_function_verifies_its_connections_under_the_lambda_emulator() {
     let env_file = dir.join("env");
     let mut file = std::fs::File::create(&env_file).expect("env file");
     for (k, v) in sandbox_env(&sb, &dir.join("runs.sqlite")) {
-        writeln!(file, "{k}={v}").expect("write env");
+        // Single quotes: the dotenv parser takes the JSON secrets literally.
+        assert!(!v.contains('\''), "{k} cannot be written to a dotenv file");
+        writeln!(file, "{k}='{v}'").expect("write env");
     }
     writeln!(file, "RUST_LOG=info").expect("write env");
     drop(file);

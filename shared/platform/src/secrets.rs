@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -139,12 +139,15 @@ impl SecretError {
     }
 }
 
+/// A secret's JSON and where it came from, as fetched at `Instant`.
+type Cached = (Instant, serde_json::Value, String);
+
 /// Reads and caches the vendor secrets.
 pub struct SecretStore {
     config: Config,
     env: HashMap<SecretName, String>,
     client: Option<aws_sdk_secretsmanager::Client>,
-    cache: Mutex<HashMap<SecretName, (Instant, serde_json::Value)>>,
+    cache: Mutex<HashMap<SecretName, Cached>>,
     ttl: Duration,
 }
 
@@ -212,33 +215,21 @@ impl SecretStore {
         parse_secret(name, value, &source_desc)
     }
 
-    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<SecretName, (Instant, serde_json::Value)>> {
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, HashMap<SecretName, Cached>> {
         // A poisoned cache only means another thread panicked mid-insert; the map is still usable.
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The secret's JSON and a description of where it came from, for messages.
     async fn raw(&self, name: SecretName) -> Result<(serde_json::Value, String), SecretError> {
-        let source_desc = self.source_desc(name);
-        if let Some((at, value)) = self.lock_cache().get(&name) {
+        if let Some((at, value, source_desc)) = self.lock_cache().get(&name) {
             if at.elapsed() < self.ttl {
-                return Ok((value.clone(), source_desc));
+                return Ok((value.clone(), source_desc.clone()));
             }
         }
-        let value = self.fetch(name, &source_desc).await?;
-        self.lock_cache().insert(name, (Instant::now(), value.clone()));
+        let (value, source_desc) = self.fetch(name).await?;
+        self.lock_cache().insert(name, (Instant::now(), value.clone(), source_desc.clone()));
         Ok((value, source_desc))
-    }
-
-    fn source_desc(&self, name: SecretName) -> String {
-        if self.env.contains_key(&name) {
-            format!("{}_SECRET_JSON", name.env_prefix())
-        } else if let Some(path) = &self.config.secrets_file {
-            format!("SECRETS_FILE {} (key \"{}\")", path.display(), name.key())
-        } else if let Some(id) = self.secret_id(name) {
-            format!("AWS Secrets Manager '{id}'")
-        } else {
-            "nowhere".into()
-        }
     }
 
     fn secret_id(&self, name: SecretName) -> Option<&String> {
@@ -252,13 +243,16 @@ impl SecretStore {
         }
     }
 
-    async fn fetch(&self, name: SecretName, source_desc: &str) -> Result<serde_json::Value, SecretError> {
+    /// Reads the secret from the first source that has it: the inline variable, the secrets file,
+    /// then Secrets Manager (a file without this vendor's key falls through to Secrets Manager).
+    async fn fetch(&self, name: SecretName) -> Result<(serde_json::Value, String), SecretError> {
         if let Some(text) = self.env.get(&name) {
-            return parse_json(name, text, source_desc);
+            let source_desc = format!("{}_SECRET_JSON", name.env_prefix());
+            return parse_json(name, text, &source_desc).map(|value| (value, source_desc));
         }
         if let Some(path) = &self.config.secrets_file {
-            if let Some(value) = self.from_file(name, path)? {
-                return Ok(value);
+            if let Some(value) = file_entry(name, path)? {
+                return Ok((value, format!("SECRETS_FILE {} (key \"{}\")", path.display(), name.key())));
             }
         }
         let (Some(id), Some(client)) = (self.secret_id(name), &self.client) else {
@@ -268,10 +262,13 @@ impl SecretStore {
                 shape: name.shape(),
             });
         };
+        let source_desc = format!("AWS Secrets Manager '{id}'");
         let answer = client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+            use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
             let service = e.as_service_error();
-            let code = service.and_then(|s| aws_sdk_secretsmanager::error::ProvideErrorMetadata::code(s));
-            let (reason, retryable) = match code {
+            // AWS's own message names the problem (never the value), e.g. "marked for deletion".
+            let aws_message = service.and_then(|s| s.message()).unwrap_or("no details");
+            let (reason, retryable) = match service.and_then(|s| s.code()) {
                 Some("ResourceNotFoundException") => {
                     ("no such secret; check the secret id and region".to_string(), false)
                 }
@@ -279,31 +276,47 @@ impl SecretStore {
                     ("access denied; the function's role may not read this secret".to_string(), false)
                 }
                 Some("DecryptionFailure") => ("the secret cannot be decrypted with its KMS key".to_string(), false),
-                Some(other) => (other.to_string(), true),
-                None => (format!("{}", aws_error_text(&e)), true),
+                Some("InvalidRequestException") => (
+                    format!(
+                        "the secret cannot be read in its current state ({aws_message}); \
+                         a secret scheduled for deletion must be restored first"
+                    ),
+                    false,
+                ),
+                Some(
+                    code @ ("ThrottlingException"
+                    | "TooManyRequestsException"
+                    | "RequestLimitExceeded"
+                    | "InternalServiceError"
+                    | "InternalFailure"
+                    | "ServiceUnavailable"),
+                ) => (format!("{code}; try again later"), true),
+                // Anything else is a request AWS refuses as such; repeating it will not help.
+                Some(code) => (format!("{code}: {aws_message}"), false),
+                // No answer at all: a network failure or a timeout.
+                None => (aws_error_text(&e), true),
             };
             SecretError::SecretsManager { name: name.key(), id: id.clone(), reason, retryable }
         })?;
         let Some(text) = answer.secret_string() else {
             return Err(SecretError::Malformed {
                 name: name.key(),
-                source_desc: source_desc.to_string(),
+                source_desc,
                 reason: "it has no SecretString (binary secrets are not supported)".into(),
                 shape: name.shape(),
             });
         };
-        parse_json(name, text, source_desc)
+        parse_json(name, text, &source_desc).map(|value| (value, source_desc))
     }
+}
 
-    fn from_file(&self, name: SecretName, path: &PathBuf) -> Result<Option<serde_json::Value>, SecretError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SecretError::File { path: path.clone(), reason: e.to_string() })?;
-        let all: serde_json::Value = serde_json::from_str(&text).map_err(|e| SecretError::File {
-            path: path.clone(),
-            reason: format!("not valid JSON (line {}, column {})", e.line(), e.column()),
-        })?;
-        Ok(all.get(name.key()).cloned())
-    }
+/// This vendor's entry in the secrets file, if it has one.
+fn file_entry(name: SecretName, path: &Path) -> Result<Option<serde_json::Value>, SecretError> {
+    let file_error = |reason: String| SecretError::File { path: path.to_path_buf(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?;
+    let all: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| file_error(format!("not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    Ok(all.get(name.key()).cloned())
 }
 
 /// The innermost cause of an SDK error, which says more than the outer "dispatch failure".

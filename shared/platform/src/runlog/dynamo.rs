@@ -1,13 +1,17 @@
 //! The run log in one DynamoDB table (`pk`, `sk` strings; TTL attribute `expires_at`).
 //!
-//! | item            | pk                      | sk                         |
-//! |-----------------|-------------------------|----------------------------|
-//! | run (by id)     | `RUN#<run_id>`          | `RUN`                      |
-//! | run (listing)   | `RUNS`                  | `<started ms>#<run_id>`    |
-//! | outcome (run)   | `OUTCOMES#<run_id>`     | `<at ms>#<n>#<record_id>`  |
-//! | outcome (record)| `RECORD#<job>#<record>` | `<at ms>#<run_id>`         |
-//! | idempotency key | `CLAIM#<key>`           | `CLAIM`                    |
-//! | checkpoint      | `CHECKPOINT#<job>`      | `CHECKPOINT`               |
+//! | item             | pk                      | sk                                |
+//! |------------------|-------------------------|-----------------------------------|
+//! | run (by id)      | `RUN#<run_id>`          | `RUN`                             |
+//! | run (listing)    | `RUNS`                  | `<started ms>#<run_id>`           |
+//! | outcome (run)    | `OUTCOMES#<run_id>`     | `<at ms>#<write>#<n>#<record_id>` |
+//! | outcome (record) | `RECORD#<job>#<record>` | `<at ms>#<write>#<n>#<run_id>`    |
+//! | idempotency key  | `CLAIM#<key>`           | `CLAIM`                           |
+//! | checkpoint       | `CHECKPOINT#<job>`      | `CHECKPOINT`                      |
+//!
+//! `<write>` orders the `record_outcomes` calls (`write_stamp`) and `<n>` the outcomes within
+//! one call, so outcomes stamped in the same millisecond keep the order they were recorded in.
+//! Every item but a checkpoint carries `expires_at`.
 
 use super::{Action, Claim, Counts, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
 use async_trait::async_trait;
@@ -16,6 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -118,6 +123,8 @@ impl DynamoRunLog {
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s(pk.clone()))
                 .scan_index_forward(!newest_first)
+                // Read what this container has just written (a run's outcomes right after the run).
+                .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -238,6 +245,17 @@ fn sortable_ms(t: DateTime<Utc>) -> String {
     format!("{:015}", t.timestamp_millis())
 }
 
+/// Nanoseconds since the epoch, strictly increasing within this process: orders one container's
+/// writes even within a millisecond, and keeps two writes of one record from sharing a sort key.
+fn write_stamp() -> String {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = Utc::now().timestamp_nanos_opt().and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    let next = |prev: u64| now.max(prev + 1);
+    // fetch_update retries until no other thread wrote in between; the closure never refuses.
+    let prev = LAST.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |prev| Some(next(prev))).unwrap_or_else(|v| v);
+    format!("{:020}", next(prev))
+}
+
 fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -313,17 +331,13 @@ impl RunLog for DynamoRunLog {
 
     async fn record_outcomes(&self, outcomes: &[Outcome]) -> Result<(), RunLogError> {
         let mut items = Vec::with_capacity(outcomes.len() * 2);
-        let batch = uuid::Uuid::new_v4().simple().to_string();
+        let write = write_stamp();
         for (i, o) in outcomes.iter().enumerate() {
             let at = sortable_ms(o.at);
-            // The batch id and position keep two outcomes of one record in one millisecond apart.
-            let run_sk = format!("{at}#{}#{i:06}#{}", &batch[..8], o.record_id);
+            let run_sk = format!("{at}#{write}#{i:06}#{}", o.record_id);
             items.push(self.outcome_item(o, format!("OUTCOMES#{}", o.run_id), run_sk));
-            items.push(self.outcome_item(
-                o,
-                format!("RECORD#{}#{}", o.job, o.record_id),
-                format!("{at}#{}#{i:06}", o.run_id),
-            ));
+            let record_sk = format!("{at}#{write}#{i:06}#{}", o.run_id);
+            items.push(self.outcome_item(o, format!("RECORD#{}#{}", o.job, o.record_id), record_sk));
         }
         self.batch_put(items).await
     }
@@ -366,8 +380,9 @@ impl RunLog for DynamoRunLog {
             .item("state", s("in_progress"))
             .item("lease_until", n((now + lease).timestamp_millis()))
             .item("expires_at", self.expires_at())
-            // Free, or held by someone whose lease ran out (a crashed container).
-            .condition_expression("attribute_not_exists(pk) OR (#state = :in_progress AND lease_until < :now)")
+            // Free, or held by someone whose lease ran out (a crashed container); a lease ending
+            // now is over, as in the embedded store.
+            .condition_expression("attribute_not_exists(pk) OR (#state = :in_progress AND lease_until <= :now)")
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":in_progress", s("in_progress"))
             .expression_attribute_values(":now", n(now.timestamp_millis()))

@@ -154,7 +154,7 @@ impl RunLog for SqliteRunLog {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.with(|c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR job = ?1) ORDER BY started_at DESC, run_id LIMIT ?2"
+                "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR job = ?1) ORDER BY started_at DESC, run_id DESC LIMIT ?2"
             ))?;
             let rows = stmt.query_map(params![job, limit], run_from_row)?;
             rows.collect()

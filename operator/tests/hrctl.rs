@@ -1,0 +1,63 @@
+//! `hrctl` as an operator runs it: the demo on a fresh directory, then `runs` and `verify` reading
+//! what the demo left behind and what the environment says.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn hrctl(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hrctl"));
+    command.args(args).current_dir(dir).env("LOCAL_STORE_PATH", dir.join("runs.sqlite3"));
+    // The operator's shell must not leak into the test.
+    for var in ["RUNS_TABLE", "SECRETS_FILE", "NAMELY_SECRET_JSON", "NAMELY_SECRET_ID", "LESSONLY_SECRET_JSON"] {
+        command.env_remove(var);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run hrctl")
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hrctl-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn demo_verifies_all_five_vendors_and_runs_lists_what_it_recorded() {
+    let dir = temp_dir();
+    // The demo ignores AWS settings in the shell: it must not try to reach this table.
+    let demo = hrctl(&dir, &["demo"], &[("RUNS_TABLE", "no-such-table")]);
+    let out = text(&demo);
+    assert!(demo.status.success(), "demo failed:\n{out}");
+    assert!(out.contains("Vendors verified: 5 of 5 (Lever, Namely, Lessonly, Litmos, The Org)"), "{out}");
+    for function in ["lever-hire-webhook", "lessonly-sync", "litmos-sync", "theorg-import"] {
+        assert!(out.contains(&format!("{function}: all connections verified")), "{function} missing:\n{out}");
+    }
+    assert!(!out.contains("SANDBOX-"), "the demo printed a sandbox credential:\n{out}");
+
+    let runs = hrctl(&dir, &["runs", "--job", "litmos-sync.verify"], &[]);
+    let out = text(&runs);
+    assert!(runs.status.success(), "{out}");
+    assert_eq!(out.matches("litmos-sync.verify").count(), 1, "{out}");
+    assert!(out.contains("succeeded") && out.contains("manual"), "{out}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn verify_without_secrets_fails_with_exit_1_and_says_what_to_set() {
+    let dir = temp_dir();
+    let verify = hrctl(&dir, &["verify", "--function", "lessonly-sync"], &[]);
+    let out = text(&verify);
+    assert_eq!(verify.status.code(), Some(1), "{out}");
+    assert!(out.contains("NAMELY_SECRET_ID") && out.contains("LESSONLY_SECRET_ID"), "{out}");
+
+    let unknown = hrctl(&dir, &["verify", "--function", "workday-sync"], &[]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown).contains("lessonly-sync"), "should list the valid names: {}", text(&unknown));
+    std::fs::remove_dir_all(dir).ok();
+}
