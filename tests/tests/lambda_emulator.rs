@@ -57,20 +57,41 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // The watcher stops on Ctrl-C (it ignores SIGTERM); the function processes share its group.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-INT", &group]).status();
+        // The watcher runs each function in a process group of its own: stop those first, then the
+        // watcher's group (Ctrl-C, then SIGKILL if it has not exited within five seconds).
+        let watcher = self.child.id();
+        for pid in children_of(watcher) {
+            // SAFETY: plain kill(2) on a process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let group = i32::try_from(watcher).expect("pid fits in i32");
+        // SAFETY: killpg(2) on the process group this test created with process_group(0).
+        unsafe { libc::killpg(group, libc::SIGINT) };
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
-                let _ = Command::new("kill").args(["-KILL", &group]).stderr(Stdio::null()).status();
                 return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill").args(["-KILL", &group]).status();
+        // SAFETY: as above.
+        unsafe { libc::killpg(group, libc::SIGKILL) };
         let _ = self.child.wait();
     }
+}
+
+/// The pids whose parent is `parent`, read from /proc.
+fn children_of(parent: u32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Fields after the parenthesised command name: state, ppid, ...
+            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            after.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(parent)
+        })
+        .collect()
 }
 
 fn vendors(report: &Value) -> Vec<String> {

@@ -294,7 +294,7 @@ impl SecretStore {
                 // Anything else is a request AWS refuses as such; repeating it will not help.
                 Some(code) => (format!("{code}: {aws_message}"), false),
                 // No answer at all: a network failure or a timeout.
-                None => (aws_error_text(&e), true),
+                None => (crate::aws::error_chain(&e), true),
             };
             SecretError::SecretsManager { name: name.key(), id: id.clone(), reason, retryable }
         })?;
@@ -317,17 +317,6 @@ fn file_entry(name: SecretName, path: &Path) -> Result<Option<serde_json::Value>
     let all: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| file_error(format!("not valid JSON (line {}, column {})", e.line(), e.column())))?;
     Ok(all.get(name.key()).cloned())
-}
-
-/// The innermost cause of an SDK error, which says more than the outer "dispatch failure".
-fn aws_error_text(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text = format!("{text}: {inner}");
-        source = inner.source();
-    }
-    text
 }
 
 fn parse_json(name: SecretName, text: &str, source_desc: &str) -> Result<serde_json::Value, SecretError> {

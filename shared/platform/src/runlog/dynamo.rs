@@ -4,6 +4,7 @@
 //! |------------------|-------------------------|-----------------------------------|
 //! | run (by id)      | `RUN#<run_id>`          | `RUN`                             |
 //! | run (listing)    | `RUNS`                  | `<started ms>#<run_id>`           |
+//! | run (job listing)| `RUNS#<job>`            | `<started ms>#<run_id>`           |
 //! | outcome (run)    | `OUTCOMES#<run_id>`     | `<at ms>#<write>#<n>#<record_id>` |
 //! | outcome (record) | `RECORD#<job>#<record>` | `<at ms>#<write>#<n>#<run_id>`    |
 //! | idempotency key  | `CLAIM#<key>`           | `CLAIM`                           |
@@ -71,7 +72,7 @@ impl DynamoRunLog {
                 };
                 (format!("{action}: {code}{hint}"), retryable)
             }
-            other => (format!("{action}: {}", chain(other)), true),
+            other => (format!("{action}: {}", crate::aws::error_chain(other)), true),
         };
         RunLogError::Dynamo { table: self.table.clone(), reason, retryable }
     }
@@ -256,16 +257,6 @@ fn write_stamp() -> String {
     format!("{:020}", next(prev))
 }
 
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text = format!("{text}: {inner}");
-        source = inner.source();
-    }
-    text
-}
-
 fn text(item: &Item, name: &str) -> Result<String, RunLogError> {
     opt_text(item, name).ok_or_else(|| RunLogError::Corrupt(format!("item without '{name}'")))
 }
@@ -325,8 +316,11 @@ fn outcome_from(item: &Item) -> Result<Outcome, RunLogError> {
 impl RunLog for DynamoRunLog {
     async fn save_run(&self, run: &Run) -> Result<(), RunLogError> {
         let by_id = self.run_item(run, format!("RUN#{}", run.run_id), "RUN".into());
-        let listing = self.run_item(run, "RUNS".into(), format!("{}#{}", sortable_ms(run.started_at), run.run_id));
-        self.batch_put(vec![by_id, listing]).await
+        let sk = format!("{}#{}", sortable_ms(run.started_at), run.run_id);
+        let listing = self.run_item(run, "RUNS".into(), sk.clone());
+        // A listing per job, so `latest_runs(Some(job))` reads only that job's runs.
+        let job_listing = self.run_item(run, format!("RUNS#{}", run.job), sk);
+        self.batch_put(vec![by_id, listing, job_listing]).await
     }
 
     async fn record_outcomes(&self, outcomes: &[Outcome]) -> Result<(), RunLogError> {
@@ -346,8 +340,8 @@ impl RunLog for DynamoRunLog {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let keep = |item: &Item| job.is_none_or(|j| opt_text(item, "job").as_deref() == Some(j));
-        let items = self.query("RUNS".into(), true, keep, limit).await?;
+        let partition = job.map_or_else(|| "RUNS".to_string(), |j| format!("RUNS#{j}"));
+        let items = self.query(partition, true, |_| true, limit).await?;
         items.iter().map(run_from).collect()
     }
 
