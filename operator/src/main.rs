@@ -56,6 +56,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    platform::logging::init_terminal();
     let outcome = match cli.command {
         Command::Demo => demo::run().await,
         command => match app::Deps::from_env().await {

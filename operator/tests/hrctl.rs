@@ -61,3 +61,18 @@ fn verify_without_secrets_fails_with_exit_1_and_says_what_to_set() {
     assert!(text(&unknown).contains("lessonly-sync"), "should list the valid names: {}", text(&unknown));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn an_expiring_namely_token_is_a_warning_on_the_terminal_and_never_shows_the_token() {
+    let dir = temp_dir();
+    let soon = (chrono::Utc::now().date_naive() + chrono::Duration::days(3)).to_string();
+    let secret = format!(r#"{{"company": "acme", "token": "tok-SECRET-4711", "expires_on": "{soon}"}}"#);
+    // Nothing listens on port 1: the check fails fast, after reading the secret.
+    let env = [("NAMELY_SECRET_JSON", secret.as_str()), ("NAMELY_API_URL", "http://127.0.0.1:1/{company}/api/v1")];
+    let verify = hrctl(&dir, &["verify", "--function", "lessonly-sync"], &env);
+    let stderr = String::from_utf8_lossy(&verify.stderr);
+    assert!(stderr.contains(&format!("the Namely token expires on {soon}")), "{stderr}");
+    assert!(!text(&verify).contains("tok-SECRET-4711"), "the token was printed: {}", text(&verify));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("could not reach"), "{}", text(&verify));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -138,3 +138,16 @@ async fn sync_is_refused_clearly_until_its_job_exists_and_webhook_deliveries_get
     assert!(sb.namely.requests().is_empty(), "a delivery must not reach Namely in this release");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test]
+async fn a_configured_rate_limit_reaches_the_vendor_client() {
+    let sb = Sandbox::start(Tenant::small()).await.expect("sandbox");
+    let (deps, dir) = deps(&sb, &[("THEORG_RATE_LIMIT", "2/s,burst=1")]);
+    let client = deps.clients.theorg(&deps).await.expect("client");
+    let described = format!("{client:?}");
+    assert!(described.contains("PerSecond(2)") && described.contains("burst: 1"), "{described}");
+    let lever = format!("{:?}", deps.clients.lever(&deps).await.expect("client"));
+    assert!(lever.contains("PerSecond(10)") && lever.contains("burst: 20"), "the default stays: {lever}");
+    assert!(!described.contains(&sb.credentials.theorg_api_key), "a client's Debug shows its key");
+    std::fs::remove_dir_all(dir).ok();
+}

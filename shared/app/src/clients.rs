@@ -7,8 +7,8 @@ use connectors::lever::{LeverClient, LeverConfig};
 use connectors::litmos::{LitmosClient, LitmosConfig};
 use connectors::namely::{NamelyClient, NamelyConfig};
 use connectors::theorg::{TheOrgClient, TheOrgConfig};
-use connectors::Vendor;
-use platform::Secret;
+use connectors::{RateLimit, Vendor};
+use platform::{RateSetting, Secret};
 use std::sync::Mutex;
 
 /// One client per vendor, rebuilt only when the credentials it was built from change.
@@ -59,6 +59,7 @@ impl Clients {
         let url = &deps.config.lever_api_url;
         self.lever.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
             let mut config = LeverConfig::new(secret.api_key.clone());
+            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.lever);
             config.base_url = url.clone();
             LeverClient::new(config)
         })
@@ -69,6 +70,7 @@ impl Clients {
         let url = deps.config.namely_url_for(&secret.company);
         self.namely.get_or_build(fingerprint(&[secret.token.expose(), &url]), || {
             let mut config = NamelyConfig::new(secret.company.clone(), secret.token.clone());
+            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.namely);
             config.base_url = url.clone();
             NamelyClient::new(config)
         })
@@ -79,6 +81,7 @@ impl Clients {
         let url = &deps.config.lessonly_api_url;
         self.lessonly.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.subdomain, url]), || {
             let mut config = LessonlyConfig::new(secret.subdomain.clone(), secret.api_key.clone());
+            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.lessonly);
             config.base_url = url.clone();
             LessonlyClient::new(config)
         })
@@ -89,6 +92,7 @@ impl Clients {
         let url = &deps.config.litmos_api_url;
         self.litmos.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.source, url]), || {
             let mut config = LitmosConfig::new(secret.api_key.clone(), secret.source.clone());
+            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.litmos);
             config.base_url = url.clone();
             LitmosClient::new(config)
         })
@@ -99,10 +103,22 @@ impl Clients {
         let url = &deps.config.theorg_api_url;
         self.theorg.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
             let mut config = TheOrgConfig::new(secret.api_key.clone());
+            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.theorg);
             config.base_url = url.clone();
             TheOrgClient::new(config)
         })
     }
+}
+
+/// The configured rate in place of the vendor's default, keeping the default burst when none is given.
+fn with_override(default: Option<RateLimit>, setting: Option<RateSetting>) -> Option<RateLimit> {
+    let Some(setting) = setting else { return default };
+    let burst = setting.burst.or(default.map(|d| d.burst)).unwrap_or(1);
+    Some(if setting.per_minute {
+        RateLimit::per_minute(setting.count, burst)
+    } else {
+        RateLimit::per_second(setting.count, burst)
+    })
 }
 
 /// The vendor behind a connection.
@@ -113,5 +129,20 @@ pub fn vendor_of(connection: Connection) -> Vendor {
         Connection::Lessonly => Vendor::Lessonly,
         Connection::Litmos => Vendor::Litmos,
         Connection::TheOrg => Vendor::TheOrg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configured_rate_replaces_the_default_and_keeps_its_burst_unless_given() {
+        let default = Some(RateLimit::per_second(10, 20));
+        assert_eq!(with_override(default, None), default);
+        let slower = RateSetting { count: 2, per_minute: false, burst: None };
+        assert_eq!(with_override(default, Some(slower)), Some(RateLimit::per_second(2, 20)));
+        let per_minute = RateSetting { count: 30, per_minute: true, burst: Some(3) };
+        assert_eq!(with_override(default, Some(per_minute)), Some(RateLimit::per_minute(30, 3)));
     }
 }

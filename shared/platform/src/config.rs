@@ -43,6 +43,54 @@ pub struct Config {
     /// The embedded store's file (`LOCAL_STORE_PATH`).
     pub local_store_path: PathBuf,
     pub retention_days: u32,
+    /// Client-side rate limits that replace the vendors' published ones (`LEVER_RATE_LIMIT`, ...).
+    pub rate_limits: RateLimits,
+}
+
+/// Per-vendor rate-limit overrides; `None` keeps the vendor's published rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimits {
+    pub lever: Option<RateSetting>,
+    pub namely: Option<RateSetting>,
+    pub lessonly: Option<RateSetting>,
+    pub litmos: Option<RateSetting>,
+    pub theorg: Option<RateSetting>,
+}
+
+/// A rate written as `10/s`, `100/min`, optionally with a burst: `10/s,burst=20`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSetting {
+    pub count: u32,
+    pub per_minute: bool,
+    /// Requests that may go out back to back; `None` keeps the vendor's default burst.
+    pub burst: Option<u32>,
+}
+
+impl std::str::FromStr for RateSetting {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RateSetting, String> {
+        let wrong = || format!("'{text}' is not a rate: write e.g. 10/s, 100/min or 10/s,burst=20");
+        let (rate, burst) = match text.split_once(',') {
+            Some((rate, burst)) => (rate.trim(), Some(burst.trim())),
+            None => (text.trim(), None),
+        };
+        let (count, period) = rate.split_once('/').ok_or_else(wrong)?;
+        let count: u32 = count.trim().parse().map_err(|_| wrong())?;
+        let per_minute = match period.trim() {
+            "s" | "sec" | "second" => false,
+            "m" | "min" | "minute" => true,
+            _ => return Err(wrong()),
+        };
+        let burst = match burst {
+            None => None,
+            Some(b) => Some(b.strip_prefix("burst=").and_then(|n| n.trim().parse::<u32>().ok()).ok_or_else(wrong)?),
+        };
+        if count == 0 || burst == Some(0) {
+            return Err(format!("'{text}' would stop every request; the rate and burst must be at least 1"));
+        }
+        Ok(RateSetting { count, per_minute, burst })
+    }
 }
 
 /// The Secrets Manager id (name or ARN) of each vendor's secret.
@@ -87,6 +135,9 @@ impl Config {
             PathBuf::from(".hr-bundle/runs.sqlite3")
         };
         let retention_days = number("RUN_LOG_RETENTION_DAYS", DEFAULT_RETENTION_DAYS.into())?;
+        let rate = |name: &'static str| -> Result<Option<RateSetting>, ConfigError> {
+            get(name).map(|v| v.parse::<RateSetting>().map_err(|reason| ConfigError { name, reason })).transpose()
+        };
         Ok(Config {
             lever_api_url: url("LEVER_API_URL", LEVER_API_URL)?,
             namely_api_url: url("NAMELY_API_URL", NAMELY_API_URL)?,
@@ -106,6 +157,13 @@ impl Config {
             local_store_path: get("LOCAL_STORE_PATH").map(PathBuf::from).unwrap_or(default_store),
             retention_days: u32::try_from(retention_days)
                 .map_err(|_| ConfigError { name: "RUN_LOG_RETENTION_DAYS", reason: "too large".into() })?,
+            rate_limits: RateLimits {
+                lever: rate("LEVER_RATE_LIMIT")?,
+                namely: rate("NAMELY_RATE_LIMIT")?,
+                lessonly: rate("LESSONLY_RATE_LIMIT")?,
+                litmos: rate("LITMOS_RATE_LIMIT")?,
+                theorg: rate("THEORG_RATE_LIMIT")?,
+            },
         })
     }
 
@@ -161,6 +219,18 @@ mod tests {
         assert_eq!(c.runs_table.as_deref(), Some("runs"));
         assert_eq!(c.retention_days, 30);
         assert_eq!(c.local_store_path, PathBuf::from("/tmp/hr-bundle/runs.sqlite3"));
+    }
+
+    #[test]
+    fn rate_limits_are_read_per_vendor() {
+        let c = config(&[("LEVER_RATE_LIMIT", "5/s,burst=8"), ("LITMOS_RATE_LIMIT", "60/min")]).unwrap();
+        assert_eq!(c.rate_limits.lever, Some(RateSetting { count: 5, per_minute: false, burst: Some(8) }));
+        assert_eq!(c.rate_limits.litmos, Some(RateSetting { count: 60, per_minute: true, burst: None }));
+        assert_eq!(c.rate_limits.namely, None);
+        for bad in ["fast", "10", "10/h", "0/s", "10/s,burst=0", "10/s,20"] {
+            let err = config(&[("THEORG_RATE_LIMIT", bad)]).unwrap_err();
+            assert_eq!(err.name, "THEORG_RATE_LIMIT", "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod runlog;
 pub mod secret;
 pub mod secrets;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, RateLimits, RateSetting};
 pub use runlog::{Action, Claim, Counts, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
 pub use secret::Secret;
 pub use secrets::{SecretError, SecretStore};

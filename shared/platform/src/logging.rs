@@ -16,3 +16,18 @@ pub fn init() {
         .without_time()
         .try_init();
 }
+
+/// Installs a compact, human-readable subscriber on standard error for command-line use, so that
+/// warnings (an expiring Namely token, a run-log write that failed) reach the operator's terminal.
+/// The level comes from `RUST_LOG` (default `warn`).
+pub fn init_terminal() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .compact()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
