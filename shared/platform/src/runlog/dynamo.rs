@@ -106,17 +106,17 @@ impl DynamoRunLog {
         Ok(answer.item)
     }
 
-    /// Every item of a partition, newest (highest sort key) first when `newest_first`.
-    async fn query(
-        &self,
-        pk: String,
-        newest_first: bool,
-        mut keep: impl FnMut(&Item) -> bool,
-        limit: usize,
-    ) -> Result<Vec<Item>, RunLogError> {
+    /// Up to `limit` items of a partition, newest (highest sort key) first when `newest_first`.
+    async fn query(&self, pk: String, newest_first: bool, limit: usize) -> Result<Vec<Item>, RunLogError> {
+        // DynamoDB refuses a Limit of 0.
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
+            // Ask only for what is still wanted, so a short listing reads a short page.
+            let remaining = i32::try_from(limit - items.len()).ok();
             let answer = self
                 .client
                 .query()
@@ -126,17 +126,15 @@ impl DynamoRunLog {
                 .scan_index_forward(!newest_first)
                 // Read what this container has just written (a run's outcomes right after the run).
                 .consistent_read(true)
+                .set_limit(remaining)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| self.error("Query", e))?;
-            for item in answer.items.unwrap_or_default() {
-                if keep(&item) {
-                    items.push(item);
-                    if items.len() >= limit {
-                        return Ok(items);
-                    }
-                }
+            items.extend(answer.items.unwrap_or_default());
+            if items.len() >= limit {
+                items.truncate(limit);
+                return Ok(items);
             }
             match answer.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -337,11 +335,8 @@ impl RunLog for DynamoRunLog {
     }
 
     async fn latest_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<Run>, RunLogError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         let partition = job.map_or_else(|| "RUNS".to_string(), |j| format!("RUNS#{j}"));
-        let items = self.query(partition, true, |_| true, limit).await?;
+        let items = self.query(partition, true, limit).await?;
         items.iter().map(run_from).collect()
     }
 
@@ -350,15 +345,12 @@ impl RunLog for DynamoRunLog {
     }
 
     async fn run_outcomes(&self, run_id: &str) -> Result<Vec<Outcome>, RunLogError> {
-        let items = self.query(format!("OUTCOMES#{run_id}"), false, |_| true, usize::MAX).await?;
+        let items = self.query(format!("OUTCOMES#{run_id}"), false, usize::MAX).await?;
         items.iter().map(outcome_from).collect()
     }
 
     async fn record_history(&self, job: &str, record_id: &str, limit: usize) -> Result<Vec<Outcome>, RunLogError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let items = self.query(format!("RECORD#{job}#{record_id}"), true, |_| true, limit).await?;
+        let items = self.query(format!("RECORD#{job}#{record_id}"), true, limit).await?;
         items.iter().map(outcome_from).collect()
     }
 
