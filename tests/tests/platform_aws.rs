@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 };
 use platform::runlog::{from_config, DynamoRunLog};
 use platform::secrets::SecretStore;
-use platform::{Config, RunLog, RunLogError, SecretError};
+use platform::{Config, Entry, RunLog, RunLogError, SecretError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -296,6 +296,87 @@ async fn dynamo_checkpoints_round_trip() {
 }
 
 #[tokio::test]
+async fn dynamo_entries_insert_once_put_keeps_created_and_open_ones_list_oldest_first() {
+    let Some(sdk) = aws().await else { return };
+    runlog_contract::entries(&dynamo_log(&sdk).await.0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_concurrent_entry_inserts_store_one() {
+    let Some(sdk) = aws().await else { return };
+    let (log, table) = dynamo_log(&sdk).await;
+    let other: Arc<dyn RunLog> = Arc::new(DynamoRunLog::new(&sdk, &table, 90));
+    let log: Arc<dyn RunLog> = Arc::new(log);
+    for _ in 0..3 {
+        runlog_contract::concurrent_entry_inserts(vec![Arc::clone(&log), Arc::clone(&other)]).await;
+    }
+}
+
+/// Writes an open-index item by hand, as a write that stopped half-way would leave it.
+async fn put_index_item(sdk: &aws_config::SdkConfig, table: &str, kind: &str, id: &str, written: &str) {
+    aws_sdk_dynamodb::Client::new(sdk)
+        .put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(format!("OPEN#{kind}")))
+        .item("sk", AttributeValue::S(id.to_string()))
+        .item("updated_at", AttributeValue::N("0".into()))
+        .item("written", AttributeValue::S(written.to_string()))
+        .send()
+        .await
+        .expect("put an index item");
+}
+
+#[tokio::test]
+async fn dynamo_entries_keep_an_index_of_open_ones_and_closed_ones_expire() {
+    let Some(sdk) = aws().await else { return };
+    let (log, table) = dynamo_log(&sdk).await;
+    let kind = unique("hire");
+    let index_ids = |items: Vec<HashMap<String, AttributeValue>>| {
+        let mut ids: Vec<String> = items.iter().filter_map(|i| i.get("sk")?.as_s().ok().cloned()).collect();
+        ids.sort();
+        ids
+    };
+    let open = Entry::new(&kind, "opp-1", "queued", true, serde_json::json!({ "name": "Jane" }));
+    let closed = Entry::new(&kind, "opp-2", "transferred", false, serde_json::json!({}));
+    assert_eq!(log.insert_entry(&open).await.expect("insert"), None);
+    assert_eq!(log.insert_entry(&closed).await.expect("insert"), None);
+    assert_eq!(index_ids(partition(&sdk, &table, &format!("OPEN#{kind}")).await), ["opp-1"]);
+
+    // Unfinished work never expires; finished work expires the retention after its last update.
+    let item = |id: &str| {
+        let pk = format!("ENTRY#{kind}#{id}");
+        let sdk = &sdk;
+        let table = &table;
+        async move { partition(sdk, table, &pk).await.pop().expect("the entry item") }
+    };
+    assert_eq!(expires_at(&item("opp-1").await), None, "an open entry must not expire");
+    let ninety_days = chrono::Duration::days(90).num_seconds();
+    assert_eq!(expires_at(&item("opp-2").await), Some(closed.updated_at.timestamp() + ninety_days));
+    assert!(partition(&sdk, &table, &format!("OPEN#{kind}")).await.iter().all(|i| expires_at(i).is_none()));
+
+    // Closing removes the index item; an insert losing to a closed entry leaves none behind.
+    log.put_entry(&Entry { open: false, state: "transferred".into(), ..open.clone() }).await.expect("close");
+    assert!(partition(&sdk, &table, &format!("OPEN#{kind}")).await.is_empty());
+    assert!(expires_at(&item("opp-1").await).is_some());
+    let late = Entry::new(&kind, "opp-2", "queued", true, serde_json::json!({}));
+    assert_eq!(log.insert_entry(&late).await.expect("insert").map(|e| e.open), Some(false));
+    assert!(partition(&sdk, &table, &format!("OPEN#{kind}")).await.is_empty(), "no index item for a closed entry");
+
+    // Index items a stopped write left behind are skipped; old ones are removed, young ones kept
+    // (they may belong to a write still under way).
+    let old_stamp =
+        format!("{:020}", (chrono::Utc::now() - chrono::Duration::hours(1)).timestamp_nanos_opt().expect("ns"));
+    let young_stamp = format!("{:020}", chrono::Utc::now().timestamp_nanos_opt().expect("ns"));
+    put_index_item(&sdk, &table, &kind, "opp-1", &old_stamp).await;
+    put_index_item(&sdk, &table, &kind, "opp-missing", &young_stamp).await;
+    let still_open = Entry::new(&kind, "opp-3", "queued", true, serde_json::json!({}));
+    log.put_entry(&still_open).await.expect("put");
+    assert_eq!(log.open_entries(&kind, 10).await.expect("open entries"), vec![still_open.clone()]);
+    assert_eq!(log.open_entries(&kind, 1).await.expect("limited past stale items"), vec![still_open]);
+    assert_eq!(index_ids(partition(&sdk, &table, &format!("OPEN#{kind}")).await), ["opp-3", "opp-missing"]);
+}
+
+#[tokio::test]
 async fn dynamo_items_expire_after_the_retention_but_checkpoints_do_not() {
     let Some(sdk) = aws().await else { return };
     let (log, table) = dynamo_log(&sdk).await;
@@ -345,6 +426,11 @@ async fn dynamo_a_missing_table_is_an_error_naming_it() {
         log.latest_runs(None, 5).await.expect_err("latest_runs"),
         log.claim("k", "a", chrono::Duration::minutes(1)).await.expect_err("claim"),
         log.checkpoint("lessonly-sync").await.expect_err("checkpoint"),
+        log.insert_entry(&Entry::new("hire", "opp-1", "queued", true, serde_json::json!({})))
+            .await
+            .expect_err("insert"),
+        log.entry("hire", "opp-1").await.expect_err("entry"),
+        log.open_entries("hire", 5).await.expect_err("open_entries"),
     ];
     for err in errors {
         assert!(matches!(&err, RunLogError::Dynamo { table: t, .. } if t == &table), "{err:?}");

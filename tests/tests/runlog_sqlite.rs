@@ -4,7 +4,7 @@
 mod runlog_contract;
 
 use platform::runlog::{from_config, SqliteRunLog};
-use platform::{Action, Claim, Config, Outcome, Run, RunLog, Trigger};
+use platform::{Action, Claim, Config, Entry, Outcome, Run, RunLog, Trigger};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -70,6 +70,23 @@ async fn checkpoints_round_trip() {
 }
 
 #[tokio::test]
+async fn entries_insert_once_put_keeps_created_and_open_ones_list_oldest_first() {
+    let dir = TempDir::new();
+    runlog_contract::entries(&open(&dir.store_path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_entry_inserts_through_two_handles_on_one_file_store_one() {
+    let dir = TempDir::new();
+    let path = dir.store_path();
+    let first: Arc<dyn RunLog> = Arc::new(open(&path));
+    let second: Arc<dyn RunLog> = Arc::new(open(&path));
+    for _ in 0..5 {
+        runlog_contract::concurrent_entry_inserts(vec![Arc::clone(&first), Arc::clone(&second)]).await;
+    }
+}
+
+#[tokio::test]
 async fn reopening_the_file_keeps_everything() {
     let dir = TempDir::new();
     let path = dir.store_path();
@@ -83,6 +100,7 @@ async fn reopening_the_file_keeps_everything() {
         detail: None,
         at: platform::runlog::now_ms(),
     };
+    let entry = Entry::new("hire", "opp-42", "queued", true, serde_json::json!({ "name": "Jane Doe" }));
     {
         let log = open(&path);
         run.counts.add(Action::Created);
@@ -92,6 +110,7 @@ async fn reopening_the_file_keeps_everything() {
         assert_eq!(log.claim("hire-42", "a", chrono::Duration::minutes(5)).await.expect("claim"), Claim::Acquired);
         log.complete("hire-42", "a", Some("done")).await.expect("complete");
         log.save_checkpoint("lessonly-sync", "cursor-9").await.expect("checkpoint");
+        assert_eq!(log.insert_entry(&entry).await.expect("insert entry"), None);
     }
     let log = open(&path);
     assert_eq!(log.run(&run.run_id).await.expect("run"), Some(run.clone()));
@@ -103,6 +122,7 @@ async fn reopening_the_file_keeps_everything() {
         Claim::Done { owner: "a".into(), result: Some("done".into()) }
     );
     assert_eq!(log.checkpoint("lessonly-sync").await.expect("checkpoint").as_deref(), Some("cursor-9"));
+    assert_eq!(log.open_entries("hire", 5).await.expect("open entries"), vec![entry]);
 }
 
 #[tokio::test]

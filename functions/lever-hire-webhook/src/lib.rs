@@ -1,11 +1,29 @@
-//! Lever → Namely: Lever posts hire events to this function's URL; the hire becomes a Namely profile.
+//! Lever → Namely: every hire reaches Namely exactly once, and Lever says so.
 //!
-//! This release answers the operator event `{"action": "verify"}`. Webhook deliveries are answered
-//! 503 with a JSON reason until the hire transfer arrives with its own issue, so Lever keeps them in
-//! its delivery history (and its "Rerun" button) instead of reporting them delivered.
+//! One function, four kinds of invocation:
+//! - a **Function URL request** from Lever: verify the signature, record the hire, queue it, answer 2xx;
+//! - an **SQS batch** from the hire queue: transfer each hire (the worker);
+//! - `{"action": "retry-sweep"}` (every few minutes) or `{"action": "sync"}`: transfer again every
+//!   opportunity tagged `Namely - Retry`, and any received hire that was never finished;
+//! - `{"action": "transfer", "opportunity_id": "…"}` for one opportunity by hand, and `{"action": "verify"}`.
 
-use app::{Connection, Deps};
+pub mod delivery;
+pub mod lookups;
+pub mod queue;
+pub mod settings;
+pub mod transfer;
+
+use app::{BadEvent, Connection, Deps};
+use chrono::Utc;
+use connectors::lever::OpportunityFilter;
+use delivery::{classify, http_response, read_delivery, Classified, HttpRequest};
+use platform::runlog::Entry;
+use platform::{Outcome, Run, Trigger};
+use queue::{Handoff, HireMessage};
+use serde::Deserialize;
 use serde_json::{json, Value};
+use settings::{HireSettings, TriggerMode};
+use transfer::{Attempt, AttemptOutcome, ENTRY_KIND, QUEUED, TRANSFERRED};
 
 /// The function's name, as in `template.yaml` and the run log.
 pub const FUNCTION: &str = "lever-hire-webhook";
@@ -13,39 +31,261 @@ pub const FUNCTION: &str = "lever-hire-webhook";
 /// The vendor connections this function uses.
 pub const CONNECTIONS: &[Connection] = &[Connection::LeverHires, Connection::Namely];
 
-/// Handles one invocation: a Function URL request from Lever, or an operator event.
+/// A hire received but not finished for this long is picked up by the sweep.
+const STALE_MINUTES: i64 = 15;
+
+/// Handles one invocation with the settings from the environment.
 pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
-    if is_function_url_request(&payload) {
-        return Ok(http_response(
-            503,
-            json!({"error": "the Lever to Namely hire transfer is not enabled in this release; the delivery was not processed"}),
-        ));
+    match HireSettings::from_env() {
+        Ok(settings) => handle_with(deps, &settings, payload).await,
+        Err(e) if HttpRequest::from_function_url(&payload).is_some() => {
+            tracing::error!(error = %e, "hire settings are not usable; the delivery was not accepted");
+            Ok(http_response(503, &json!({"error": e.to_string()})))
+        }
+        Err(e) => Err(e.into()),
     }
-    app::handle_operator_event(deps, FUNCTION, CONNECTIONS, payload).await
 }
 
-/// A Lambda Function URL request carries `requestContext.http`; an operator event never does.
-fn is_function_url_request(payload: &Value) -> bool {
-    payload.pointer("/requestContext/http").is_some()
+/// The direct-invocation events of this function beyond `verify`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+enum HireEvent {
+    RetrySweep,
+    Sync,
+    Transfer { opportunity_id: String },
 }
 
-/// A Function URL response (payload format 2.0).
-fn http_response(status: u16, body: Value) -> Value {
+/// Handles one invocation with the given settings.
+pub async fn handle_with(deps: &Deps, settings: &HireSettings, payload: Value) -> Result<Value, app::Error> {
+    if let Some(request) = HttpRequest::from_function_url(&payload) {
+        return Ok(Box::pin(receive(deps, settings, &request)).await);
+    }
+    if queue::is_sqs_event(&payload) {
+        return Ok(Box::pin(work_queue(deps, settings, &payload)).await);
+    }
+    match serde_json::from_value::<HireEvent>(payload.clone()) {
+        Ok(HireEvent::RetrySweep) => Box::pin(sweep(deps, settings, Trigger::Schedule)).await,
+        Ok(HireEvent::Sync) => Box::pin(sweep(deps, settings, Trigger::Manual)).await,
+        Ok(HireEvent::Transfer { opportunity_id }) => {
+            let attempt = Attempt { opportunity_id, attempt_number: 1, forced: true };
+            let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Manual, vec![attempt])).await;
+            Ok(summary(&run, &outcomes))
+        }
+        Err(_) => match app::handle_operator_event(deps, FUNCTION, CONNECTIONS, payload).await {
+            Err(app::Error::BadEvent(_)) => Err(BadEvent::new(
+                "send {\"action\": \"verify\"}, {\"action\": \"sync\"} (the retry sweep), \
+                 {\"action\": \"transfer\", \"opportunity_id\": \"...\"}, or a Lever delivery to the Function URL",
+            )
+            .into()),
+            other => other,
+        },
+    }
+}
+
+/// A Lever delivery: verified, recorded and queued before the 2xx; refused with nothing written.
+async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) -> Value {
+    let unavailable = |what: &str, e: &dyn std::fmt::Display| {
+        tracing::error!(error = %e, "{what}; Lever will deliver again");
+        http_response(503, &json!({"error": format!("{what}: {e}")}))
+    };
+    let tokens = match deps.secrets.lever().await {
+        Ok(secret) => secret.webhook_signature_tokens,
+        Err(e) => return unavailable("the Lever secret could not be read", &e),
+    };
+    let delivery = match read_delivery(request, settings.max_body_bytes, &tokens) {
+        Ok(d) => d,
+        Err(refusal) => {
+            tracing::warn!(status = refusal.status(), reason = %refusal, "webhook request refused");
+            return refusal.response();
+        }
+    };
+    let opportunity_id = match classify(&delivery, &settings.trigger) {
+        Classified::Test => {
+            tracing::info!(event = %delivery.event, "Lever test delivery received");
+            return http_response(200, &json!({"status": "test delivery received"}));
+        }
+        Classified::Ignore(reason) => {
+            tracing::info!(event = %delivery.event, reason = %reason, "delivery ignored");
+            return http_response(200, &json!({"status": "ignored", "reason": reason}));
+        }
+        Classified::Hire { opportunity_id } => opportunity_id,
+        Classified::HireIfHiredReason { opportunity_id, reason_id } => {
+            let hired = match deps.clients.lever(deps).await {
+                Ok(lever) => lookups::is_hired_reason(&lever, &reason_id).await.map_err(app::Error::from),
+                Err(e) => Err(e),
+            };
+            match hired {
+                Ok(true) => opportunity_id,
+                Ok(false) => {
+                    let reason = "archived with a reason that is not of type hired";
+                    return http_response(200, &json!({"status": "ignored", "reason": reason}));
+                }
+                Err(e) => return unavailable("Lever's archive reasons could not be read", &e),
+            }
+        }
+        Classified::HireIfStage { opportunity_id, stage_id } => {
+            let TriggerMode::OnStage(wanted) = &settings.trigger else {
+                return http_response(200, &json!({"status": "ignored"}));
+            };
+            let matched = match deps.clients.lever(deps).await {
+                Ok(lever) => lookups::is_trigger_stage(&lever, &stage_id, wanted).await.map_err(app::Error::from),
+                Err(e) => Err(e),
+            };
+            match matched {
+                Ok(true) => opportunity_id,
+                Ok(false) => {
+                    let reason = format!("moved to another stage than '{wanted}'");
+                    return http_response(200, &json!({"status": "ignored", "reason": reason}));
+                }
+                Err(e) => return unavailable("Lever's stages could not be read", &e),
+            }
+        }
+    };
+
+    let body = json!({"event": delivery.event, "triggered_at": delivery.triggered_at,
+                      "received_at": Utc::now().to_rfc3339()});
+    let entry = Entry::new(ENTRY_KIND, &opportunity_id, QUEUED, true, body);
+    match deps.runlog.insert_entry(&entry).await {
+        Ok(None) => {}
+        Ok(Some(existing)) if existing.state == TRANSFERRED => {
+            tracing::info!(opportunity_id, "hire already transferred; delivery acknowledged, nothing to do");
+            return http_response(200, &json!({"status": "already transferred", "opportunity_id": opportunity_id}));
+        }
+        Ok(Some(mut existing)) => {
+            // Received again after a failure or a skip: the admin may have fixed it (Lever's "Rerun").
+            if !existing.open {
+                existing.state = QUEUED.into();
+                existing.open = true;
+                existing.updated_at = platform::runlog::now_ms();
+                if let Err(e) = deps.runlog.put_entry(&existing).await {
+                    return unavailable("the hire could not be recorded", &e);
+                }
+            }
+        }
+        Err(e) => return unavailable("the hire could not be recorded", &e),
+    }
+    let handoff = Handoff::from_deps(deps);
+    if let Handoff::Inline = handoff {
+        // No queue (local runs): transfer now.
+        let attempt = Attempt { opportunity_id: opportunity_id.clone(), attempt_number: 1, forced: false };
+        let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, vec![attempt])).await;
+        return http_response(200, &summary(&run, &outcomes));
+    }
+    let message = HireMessage {
+        opportunity_id: opportunity_id.clone(),
+        event: delivery.event.clone(),
+        triggered_at: delivery.triggered_at,
+    };
+    match handoff.send(&message).await {
+        Ok(()) => {
+            tracing::info!(opportunity_id, event = %delivery.event, "hire queued");
+            http_response(202, &json!({"status": "queued", "opportunity_id": opportunity_id}))
+        }
+        Err(e) => unavailable("the hire could not be queued", &e),
+    }
+}
+
+/// The worker: one attempt per queued hire; hires to try again stay on the queue.
+async fn work_queue(deps: &Deps, settings: &HireSettings, payload: &Value) -> Value {
+    let mut attempts = Vec::new();
+    let mut message_ids = Vec::new();
+    for record in queue::sqs_records(payload) {
+        match record.message {
+            Ok(message) => {
+                attempts.push(Attempt {
+                    opportunity_id: message.opportunity_id,
+                    attempt_number: record.receive_count,
+                    forced: false,
+                });
+                message_ids.push(record.message_id);
+            }
+            // Retrying cannot make it readable; the log keeps it.
+            Err(e) => tracing::error!(message_id = %record.message_id, error = %e, "queue message dropped"),
+        }
+    }
+    let (_, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, attempts)).await;
+    let failures: Vec<Value> = outcomes
+        .iter()
+        .zip(message_ids)
+        .filter(|((_, o), _)| o.retry_later)
+        .map(|(_, id)| json!({"itemIdentifier": id}))
+        .collect();
+    json!({"batchItemFailures": failures})
+}
+
+/// Transfers again every opportunity tagged `Namely - Retry`, and every hire received but not
+/// finished within [`STALE_MINUTES`] (its queue message was lost or its worker kept dying).
+async fn sweep(deps: &Deps, settings: &HireSettings, trigger: Trigger) -> Result<Value, app::Error> {
+    let lever = deps.clients.lever(deps).await?;
+    let filter =
+        OpportunityFilter { tag: Some(transfer::TAG_RETRY.into()), include_confidential: true, ..Default::default() };
+    let mut attempts: Vec<Attempt> = lever
+        .list_opportunities(&filter)
+        .await?
+        .into_iter()
+        .map(|o| Attempt { opportunity_id: o.id, attempt_number: 1, forced: true })
+        .collect();
+    let cutoff = Utc::now() - chrono::Duration::minutes(STALE_MINUTES);
+    for entry in deps.runlog.open_entries(ENTRY_KIND, 200).await? {
+        if entry.updated_at < cutoff && !attempts.iter().any(|a| a.opportunity_id == entry.id) {
+            let tried = entry.body.get("attempts").and_then(Value::as_u64).unwrap_or(0);
+            let attempt_number = u32::try_from(tried + 1).unwrap_or(u32::MAX);
+            attempts.push(Attempt { opportunity_id: entry.id, attempt_number, forced: false });
+        }
+    }
+    let (run, outcomes) = Box::pin(run_attempts(deps, settings, trigger, attempts)).await;
+    Ok(summary(&run, &outcomes))
+}
+
+/// Runs attempts one after another as one run, and records the run and each outcome.
+async fn run_attempts(
+    deps: &Deps,
+    settings: &HireSettings,
+    trigger: Trigger,
+    attempts: Vec<Attempt>,
+) -> (Run, Vec<(String, AttemptOutcome)>) {
+    let mut run = Run::start(FUNCTION, trigger);
+    if let Err(e) = deps.runlog.save_run(&run).await {
+        tracing::warn!(run_id = %run.run_id, error = %e, "could not record the run start");
+    }
+    let mut outcomes = Vec::with_capacity(attempts.len());
+    for attempt in attempts {
+        let outcome = Box::pin(transfer::attempt(deps, settings, &run.run_id, &attempt)).await;
+        tracing::info!(run_id = %run.run_id, opportunity_id = %attempt.opportunity_id, action = %outcome.action,
+                       retry_later = outcome.retry_later, detail = %outcome.detail, "hire attempt finished");
+        run.counts.add(outcome.action);
+        let record = Outcome {
+            run_id: run.run_id.clone(),
+            job: FUNCTION.to_string(),
+            record_id: attempt.opportunity_id.clone(),
+            label: outcome.label.clone(),
+            action: outcome.action,
+            detail: Some(outcome.detail.clone()),
+            at: platform::runlog::now_ms(),
+        };
+        if let Err(e) = deps.runlog.record_outcomes(&[record]).await {
+            tracing::warn!(run_id = %run.run_id, error = %e, "could not record a hire outcome");
+        }
+        outcomes.push((attempt.opportunity_id, outcome));
+    }
+    run.finish(None);
+    if run.counts.total() == 0 {
+        run.message = Some("nothing to transfer".into());
+    }
+    if let Err(e) = deps.runlog.save_run(&run).await {
+        tracing::warn!(run_id = %run.run_id, error = %e, "could not record the run end");
+    }
+    (run, outcomes)
+}
+
+fn summary(run: &Run, outcomes: &[(String, AttemptOutcome)]) -> Value {
     json!({
-        "statusCode": status,
-        "headers": {"content-type": "application/json"},
-        "body": body.to_string(),
+        "run_id": run.run_id,
+        "status": run.status.as_str(),
+        "counts": run.counts,
+        "outcomes": outcomes.iter().map(|(id, o)| json!({
+            "opportunity_id": id, "label": o.label, "action": o.action.as_str(), "detail": o.detail,
+            "namely_id": o.namely_id, "retry_later": o.retry_later,
+        })).collect::<Vec<_>>(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn function_url_requests_are_told_apart_from_operator_events() {
-        let http = json!({"version": "2.0", "requestContext": {"http": {"method": "POST"}}, "body": "{}"});
-        assert!(is_function_url_request(&http));
-        assert!(!is_function_url_request(&json!({"action": "verify"})));
-    }
 }

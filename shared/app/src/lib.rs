@@ -61,6 +61,8 @@ impl Error {
 /// Everything a function builds once per container and shares between invocations.
 pub struct Deps {
     pub config: Config,
+    /// The AWS SDK configuration, loaded only when some setting needs AWS.
+    pub aws: Option<aws_config::SdkConfig>,
     pub secrets: SecretStore,
     pub runlog: Arc<dyn RunLog>,
     pub clients: clients::Clients,
@@ -73,15 +75,22 @@ impl Deps {
         let config = Config::from_env()?;
         let ids = &config.secret_ids;
         let uses_aws = config.runs_table.is_some()
+            || config.hire_queue_url.is_some()
             || [&ids.lever, &ids.namely, &ids.lessonly, &ids.litmos, &ids.theorg].iter().any(|id| id.is_some());
         let sdk = if uses_aws { Some(platform::aws::sdk_config().await) } else { None };
         let secrets = SecretStore::new(&config, sdk.as_ref());
         let runlog = platform::runlog::from_config(&config, sdk.as_ref())?;
-        Ok(Deps::new(config, secrets, runlog))
+        Ok(Deps::new(config, secrets, runlog).with_aws(sdk))
     }
 
     pub fn new(config: Config, secrets: SecretStore, runlog: Arc<dyn RunLog>) -> Deps {
-        Deps { config, secrets, runlog, clients: clients::Clients::default() }
+        Deps { config, aws: None, secrets, runlog, clients: clients::Clients::default() }
+    }
+
+    /// The same dependencies with an AWS SDK configuration (tests pass moto's).
+    pub fn with_aws(mut self, aws: Option<aws_config::SdkConfig>) -> Deps {
+        self.aws = aws;
+        self
     }
 }
 

@@ -140,12 +140,14 @@ pub(crate) struct Request {
     pub path: String,
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// A non-JSON body with its content type (a multipart file upload).
+    pub raw_body: Option<(String, Vec<u8>)>,
     pub safety: Safety,
 }
 
 impl Request {
     fn new(method: Method, path: impl Into<String>, safety: Safety) -> Self {
-        Request { method, path: path.into(), query: Vec::new(), body: None, safety }
+        Request { method, path: path.into(), query: Vec::new(), body: None, raw_body: None, safety }
     }
     pub fn get(path: impl Into<String>) -> Self {
         Request::new(Method::GET, path, Safety::Repeatable)
@@ -176,6 +178,10 @@ impl Request {
     }
     pub fn json_value(mut self, body: Value) -> Self {
         self.body = Some(body);
+        self
+    }
+    pub fn raw(mut self, content_type: impl Into<String>, body: Vec<u8>) -> Self {
+        self.raw_body = Some((content_type.into(), body));
         self
     }
 }
@@ -391,6 +397,9 @@ impl Core {
         }
         if let Some(body) = &request.body {
             builder = builder.json(body);
+        }
+        if let Some((content_type, bytes)) = &request.raw_body {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes.clone());
         }
         builder = quirks.authorize(builder);
         let started = Instant::now();

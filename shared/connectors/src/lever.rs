@@ -836,6 +836,11 @@ impl LeverClient {
         Ok(data.data)
     }
 
+    /// The base URL this client calls.
+    pub fn base_url(&self) -> &str {
+        self.core.base_url()
+    }
+
     /// Check the key with the cheapest read (`GET /archive_reasons`).
     pub async fn verify(&self) -> Verification {
         match self.list_archive_reasons().await {

@@ -745,6 +745,32 @@ impl NamelyClient {
         Ok(envelope.and_then(|e| e.profiles.into_iter().next()))
     }
 
+    /// Uploads a file (`POST /files`, multipart part `file`) and returns its id, for a `file`
+    /// profile field such as `resume`. Namely does not publish this endpoint (see namely.md §3);
+    /// callers treat a failure as "file not attached", never as a failed transfer.
+    pub async fn upload_file(&self, file_name: &str, content_type: &str, bytes: &[u8]) -> Result<String> {
+        let boundary = format!("hr-bundle-{}", rand::random::<u64>());
+        // Quotes and line breaks would end the header early; the name is only a label.
+        let safe_name: String =
+            file_name.chars().map(|c| if c == '"' || c == '\r' || c == '\n' { '_' } else { c }).collect();
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{safe_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let request = Request::create("/files").raw(format!("multipart/form-data; boundary={boundary}"), body);
+        let value: Value = self.core.json(request, Some("files")).await?;
+        value.pointer("/files/0/id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| Error::OutcomeUnknown {
+            target: crate::error::RequestTarget {
+                vendor: Vendor::Namely,
+                method: "POST".into(),
+                path: "/files".into(),
+            },
+            cause: "Namely answered 2xx without `files[0].id`".into(),
+        })
+    }
+
     /// Every job title.
     pub async fn list_job_titles(&self) -> Result<Vec<JobTitle>> {
         self.list_simple("/job_titles", "job_titles").await

@@ -3,4 +3,5 @@
 //! Each integration adds its own module; a mapping rule is a plain function with its own unit test,
 //! so it can be read and changed without touching any connector.
 
+pub mod hire;
 pub mod names;

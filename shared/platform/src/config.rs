@@ -45,6 +45,9 @@ pub struct Config {
     pub retention_days: u32,
     /// Client-side rate limits that replace the vendors' published ones (`LEVER_RATE_LIMIT`, ...).
     pub rate_limits: RateLimits,
+    /// The SQS queue the hire webhook hands hires to (`HIRE_QUEUE_URL`); when unset (local runs)
+    /// the webhook transfers each hire itself before it answers.
+    pub hire_queue_url: Option<String>,
 }
 
 /// Per-vendor rate-limit overrides; `None` keeps the vendor's published rate.
@@ -164,6 +167,7 @@ impl Config {
                 litmos: rate("LITMOS_RATE_LIMIT")?,
                 theorg: rate("THEORG_RATE_LIMIT")?,
             },
+            hire_queue_url: get("HIRE_QUEUE_URL"),
         })
     }
 
@@ -194,6 +198,7 @@ mod tests {
         assert_eq!(c.runs_table, None);
         assert_eq!(c.retention_days, 90);
         assert_eq!(c.local_store_path, PathBuf::from(".hr-bundle/runs.sqlite3"));
+        assert_eq!(c.hire_queue_url, None);
     }
 
     #[test]

@@ -136,6 +136,15 @@ impl Namely {
                 errors.push("start_date must be a date in YYYY-MM-DD format".into());
             }
         }
+        for k in ["email", "personal_email"] {
+            if let Some(e) = p[k].as_str().filter(|e| !e.is_empty()) {
+                // Namely's `email` fields are validated like any address.
+                let valid = e.split_once('@').is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+                if !valid {
+                    errors.push(format!("{k} is not a valid email address"));
+                }
+            }
+        }
         if let Some(e) = p["email"].as_str() {
             if !e.is_empty() && d.profiles.iter().any(|x| x["email"] == e && x["id"] != p["id"]) {
                 errors.push("email has already been taken".into());

@@ -1,9 +1,11 @@
 //! The `RunLog` contract, checked against both stores: `platform_aws.rs` runs it on DynamoDB (moto),
-//! `runlog_sqlite.rs` on the embedded SQLite file. Each check wants a store of its own.
+//! `runlog_sqlite.rs` on the embedded SQLite file. Each check wants a store of its own (or, where
+//! the DynamoDB table is shared, ids of its own).
 
 use chrono::Duration;
 use platform::runlog::now_ms;
-use platform::{Action, Claim, Outcome, Run, RunLog, RunStatus, Trigger};
+use platform::{Action, Claim, Entry, Outcome, Run, RunLog, RunStatus, Trigger};
+use serde_json::json;
 use std::sync::Arc;
 
 fn unique(prefix: &str) -> String {
@@ -214,4 +216,141 @@ pub async fn checkpoints(log: &dyn RunLog) {
     log.save_checkpoint(&job, r#"{"cursor":"opaque#next"}"#).await.expect("replace checkpoint");
     assert_eq!(log.checkpoint(&job).await.expect("checkpoint").as_deref(), Some(r#"{"cursor":"opaque#next"}"#));
     assert_eq!(log.checkpoint(&unique("other-job")).await.expect("checkpoint"), None);
+}
+
+fn entry_ids(entries: &[Entry]) -> Vec<&str> {
+    entries.iter().map(|e| e.id.as_str()).collect()
+}
+
+/// An entry of `kind` last updated at `updated_at`, created a minute before.
+fn entry_at(kind: &str, id: &str, open: bool, updated_at: chrono::DateTime<chrono::Utc>) -> Entry {
+    Entry {
+        created_at: updated_at - Duration::minutes(1),
+        updated_at,
+        ..Entry::new(kind, id, if open { "queued" } else { "transferred" }, open, json!({ "opportunity": id }))
+    }
+}
+
+/// Entries: an insert never overwrites, a put replaces all but `created_at`, and the open ones of a
+/// kind list oldest first, cut at the limit, without the closed ones or other kinds'.
+pub async fn entries(log: &dyn RunLog) {
+    let (kind, other_kind) = (unique("hire"), unique("hire"));
+    let id = unique("opp");
+    assert_eq!(log.entry(&kind, &id).await.expect("read a missing entry"), None);
+
+    let body = json!({ "name": "Jane Doe", "tags": ["eng", "#1 hire"], "offer": { "salary": 120000, "remote": true } });
+    let first = Entry::new(&kind, &id, "queued", true, body);
+    assert_eq!(first.created_at, first.updated_at);
+    assert_eq!(log.insert_entry(&first).await.expect("insert"), None, "a new key is stored");
+    assert_eq!(log.entry(&kind, &id).await.expect("read").as_ref(), Some(&first));
+
+    // A second insert (a redelivered webhook) gets the stored entry back and changes nothing.
+    let again =
+        Entry { state: "failed".into(), open: false, ..Entry::new(&kind, &id, "x", true, json!({ "name": "X" })) };
+    assert_eq!(log.insert_entry(&again).await.expect("insert again"), Some(first.clone()));
+    assert_eq!(log.entry(&kind, &id).await.expect("read").as_ref(), Some(&first), "unchanged");
+
+    // A put replaces state, body and updated_at, but the entry keeps the time it was first stored.
+    let moved = Entry {
+        state: "transferred".into(),
+        body: json!({ "name": "Jane Doe", "profile": "namely-7" }),
+        created_at: first.created_at + Duration::hours(1),
+        updated_at: first.updated_at + Duration::seconds(5),
+        ..first.clone()
+    };
+    log.put_entry(&moved).await.expect("put");
+    let read = log.entry(&kind, &id).await.expect("read").expect("the entry exists");
+    assert_eq!(read, Entry { created_at: first.created_at, ..moved.clone() });
+    // A put of a new key stores it as given.
+    let fresh = Entry::new(&kind, &unique("opp"), "queued", false, json!({}));
+    log.put_entry(&fresh).await.expect("put a new key");
+    assert_eq!(log.entry(&kind, &fresh.id).await.expect("read").as_ref(), Some(&fresh));
+
+    // The same id in another kind is another entry.
+    assert_eq!(log.entry(&other_kind, &id).await.expect("read"), None);
+    let elsewhere = Entry::new(&other_kind, &id, "queued", true, json!({ "kind": "other" }));
+    assert_eq!(log.insert_entry(&elsewhere).await.expect("insert in another kind"), None);
+    assert_eq!(log.entry(&kind, &id).await.expect("read").map(|e| e.state), Some("transferred".into()));
+    assert_eq!(log.entry(&other_kind, &id).await.expect("read").as_ref(), Some(&elsewhere));
+
+    // The open entries of a kind, oldest updated first; closed ones and other kinds' stay out.
+    let (sweep, noise) = (unique("hire"), unique("hire"));
+    let t = now_ms() - Duration::hours(1);
+    let oldest = entry_at(&sweep, &unique("opp"), true, t - Duration::minutes(30));
+    let middle = entry_at(&sweep, &unique("opp"), true, t - Duration::minutes(20));
+    let newest = entry_at(&sweep, &unique("opp"), true, t - Duration::minutes(10));
+    let closed = entry_at(&sweep, &unique("opp"), false, t - Duration::minutes(40));
+    let other = entry_at(&noise, &unique("opp"), true, t - Duration::minutes(50));
+    for entry in [&newest, &closed, &oldest, &other] {
+        assert_eq!(log.insert_entry(entry).await.expect("insert"), None);
+    }
+    log.put_entry(&middle).await.expect("put an open entry");
+    let open = log.open_entries(&sweep, 10).await.expect("open entries");
+    assert_eq!(entry_ids(&open), entry_ids(&[oldest.clone(), middle.clone(), newest.clone()]));
+    assert_eq!(open, vec![oldest.clone(), middle.clone(), newest.clone()]);
+    assert_eq!(entry_ids(&log.open_entries(&sweep, 2).await.expect("limited")), [&oldest.id, &middle.id]);
+    assert!(log.open_entries(&sweep, 0).await.expect("limit 0").is_empty());
+    assert_eq!(log.open_entries(&noise, 10).await.expect("other kind"), vec![other.clone()]);
+    assert!(log.open_entries(&unique("hire"), 10).await.expect("unknown kind").is_empty());
+
+    // Work that finishes leaves the listing; work that is retried later moves to its end.
+    let done = Entry { state: "transferred".into(), open: false, updated_at: t, ..oldest.clone() };
+    log.put_entry(&done).await.expect("close");
+    assert_eq!(log.entry(&sweep, &oldest.id).await.expect("read").as_ref(), Some(&done));
+    let retried = Entry { state: "retrying".into(), updated_at: t + Duration::minutes(1), ..middle.clone() };
+    log.put_entry(&retried).await.expect("touch");
+    assert_eq!(log.open_entries(&sweep, 10).await.expect("open entries"), vec![newest.clone(), retried.clone()]);
+    // A closed entry that opens again is listed again.
+    let reopened = Entry { state: "queued".into(), open: true, updated_at: t + Duration::minutes(2), ..done };
+    log.put_entry(&reopened).await.expect("reopen");
+    assert_eq!(
+        entry_ids(&log.open_entries(&sweep, 10).await.expect("open entries")),
+        [&newest.id, &retried.id, &reopened.id]
+    );
+    // Entries updated in the same millisecond come back in one agreed order: smaller id first.
+    let (mut a, mut b) = (entry_at(&noise, &unique("opp"), true, t), entry_at(&noise, &unique("opp"), true, t));
+    log.put_entry(&a).await.expect("put");
+    log.put_entry(&b).await.expect("put");
+    if b.id < a.id {
+        std::mem::swap(&mut a, &mut b);
+    }
+    assert_eq!(log.open_entries(&noise, 10).await.expect("tied entries"), vec![other, a, b]);
+}
+
+/// Many callers insert one entry at the same moment, through several handles: exactly one stores
+/// it, and every other caller gets the stored entry back.
+pub async fn concurrent_entry_inserts(handles: Vec<Arc<dyn RunLog>>) {
+    const CALLERS: usize = 20;
+    let (kind, id) = (unique("hire"), unique("opp"));
+    let barrier = Arc::new(tokio::sync::Barrier::new(CALLERS));
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|i| {
+            let log = Arc::clone(&handles[i % handles.len()]);
+            let entry = Entry::new(&kind, &id, "queued", true, json!({ "caller": i }));
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let answer = log.insert_entry(&entry).await.expect("insert");
+                (entry, answer)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("insert task"));
+    }
+    let winners: Vec<&Entry> = answers.iter().filter(|(_, a)| a.is_none()).map(|(e, _)| e).collect();
+    assert_eq!(winners.len(), 1, "exactly one insert stores the entry: {answers:?}");
+    let stored = log_entry(&handles[0], &kind, &id).await;
+    assert_eq!(&stored, winners[0], "the winner's entry is the one stored");
+    for (entry, answer) in &answers {
+        if let Some(existing) = answer {
+            assert_eq!(existing, &stored, "caller {} was given the stored entry", entry.body["caller"]);
+        }
+    }
+    assert_eq!(handles[0].open_entries(&kind, 10).await.expect("open entries"), vec![stored]);
+}
+
+async fn log_entry(log: &Arc<dyn RunLog>, kind: &str, id: &str) -> Entry {
+    log.entry(kind, id).await.expect("read entry").expect("the entry exists")
 }

@@ -9,12 +9,22 @@
 //! | outcome (record) | `RECORD#<job>#<record>` | `<at ms>#<write>#<n>#<run_id>`    |
 //! | idempotency key  | `CLAIM#<key>`           | `CLAIM`                           |
 //! | checkpoint       | `CHECKPOINT#<job>`      | `CHECKPOINT`                      |
+//! | entry            | `ENTRY#<kind>#<id>`     | `ENTRY`                           |
+//! | open entry index | `OPEN#<kind>`           | `<id>`                            |
 //!
 //! `<write>` orders the `record_outcomes` calls (`write_stamp`) and `<n>` the outcomes within
 //! one call, so outcomes stamped in the same millisecond keep the order they were recorded in.
-//! Every item but a checkpoint carries `expires_at`.
+//! Every item but a checkpoint, an open entry and its index item carries `expires_at`: unfinished
+//! work must not vanish, and a closed entry expires `retention` after its `updated_at`.
+//!
+//! An open entry has an index item (holding its `updated_at`), so the sweep reads one small
+//! partition. The policy allows no transactions, so the two are written in an order that can only
+//! leave an index item too many, never one too few: the index item before an open entry, after a
+//! closed one. `open_entries` reads each entry back and skips index items whose entry is not open
+//! (and removes them once they are old enough not to belong to a write still under way). Writers
+//! of one entry are expected to take turns (a claim), as two `put_entry` calls racing may disagree.
 
-use super::{Action, Claim, Counts, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
+use super::{Action, Claim, Counts, Entry, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -27,6 +37,10 @@ type Item = HashMap<String, AttributeValue>;
 
 /// DynamoDB allows at most 25 writes per BatchWriteItem.
 const BATCH_LIMIT: usize = 25;
+
+/// An open-index item whose entry is not open is only removed once this old: a younger one may
+/// belong to an insert or put that has written the index item but not yet the entry.
+const STALE_INDEX_AFTER: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// A run log in a DynamoDB table.
 #[derive(Clone)]
@@ -210,6 +224,74 @@ impl DynamoRunLog {
         item
     }
 
+    fn entry_item(&self, e: &Entry) -> Item {
+        let mut item: Item = HashMap::from([
+            ("pk".into(), s(entry_pk(&e.kind, &e.id))),
+            ("sk".into(), s("ENTRY")),
+            ("kind".into(), s(&e.kind)),
+            ("id".into(), s(&e.id)),
+            ("state".into(), s(&e.state)),
+            ("open".into(), AttributeValue::Bool(e.open)),
+            ("body".into(), s(e.body.to_string())),
+            ("created_at".into(), n(e.created_at.timestamp_millis())),
+            ("updated_at".into(), n(e.updated_at.timestamp_millis())),
+        ]);
+        if !e.open {
+            item.insert("expires_at".into(), n((e.updated_at + self.retention).timestamp()));
+        }
+        item
+    }
+
+    /// Writes the open-index item of `e`; with `only_new`, only when there is none. Returns the
+    /// item's `written` stamp, or `None` when `only_new` found one already there.
+    async fn put_open_index(&self, e: &Entry, only_new: bool) -> Result<Option<String>, RunLogError> {
+        let written = write_stamp();
+        let attempt = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("OPEN#{}", e.kind)))
+            .item("sk", s(&e.id))
+            .item("updated_at", n(e.updated_at.timestamp_millis()))
+            .item("written", s(&written))
+            .set_condition_expression(only_new.then(|| "attribute_not_exists(pk)".to_string()))
+            .send()
+            .await;
+        match attempt {
+            Ok(_) => Ok(Some(written)),
+            Err(SdkError::ServiceError(err)) if err.err().is_conditional_check_failed_exception() => Ok(None),
+            Err(err) => Err(self.error("PutItem (open entry index)", err)),
+        }
+    }
+
+    /// Deletes the open-index item of `kind`/`id` if its attribute `name` compares to `value` by
+    /// `op` (`=`, `<=`...); a failed condition (or no item) leaves things as they are.
+    async fn delete_open_index(
+        &self,
+        kind: &str,
+        id: &str,
+        name: &str,
+        op: &str,
+        value: AttributeValue,
+    ) -> Result<(), RunLogError> {
+        let attempt = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("OPEN#{kind}")))
+            .key("sk", s(id))
+            .condition_expression(format!("#a {op} :v"))
+            .expression_attribute_names("#a", name)
+            .expression_attribute_values(":v", value)
+            .send()
+            .await;
+        match attempt {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(err)) if err.err().is_conditional_check_failed_exception() => Ok(()),
+            Err(err) => Err(self.error("DeleteItem (open entry index)", err)),
+        }
+    }
+
     fn outcome_item(&self, o: &Outcome, pk: String, sk: String) -> Item {
         let mut item: Item = HashMap::from([
             ("pk".into(), s(pk)),
@@ -237,6 +319,10 @@ fn s(v: impl Into<String>) -> AttributeValue {
 
 fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+fn entry_pk(kind: &str, id: &str) -> String {
+    format!("ENTRY#{kind}#{id}")
 }
 
 /// Sort keys order as text, so times are zero-padded.
@@ -308,6 +394,26 @@ fn outcome_from(item: &Item) -> Result<Outcome, RunLogError> {
         detail: opt_text(item, "detail"),
         at: time(number(item, "at")?)?,
     })
+}
+
+fn entry_from(item: &Item) -> Result<Entry, RunLogError> {
+    let body = text(item, "body")?;
+    Ok(Entry {
+        kind: text(item, "kind")?,
+        id: text(item, "id")?,
+        state: text(item, "state")?,
+        open: item.get("open").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        body: serde_json::from_str(&body).map_err(|e| RunLogError::Corrupt(format!("entry body: {e}")))?,
+        created_at: time(number(item, "created_at")?)?,
+        updated_at: time(number(item, "updated_at")?)?,
+    })
+}
+
+/// True when a `write_stamp` lies more than `age` in the past.
+fn stamp_older_than(stamp: &str, age: std::time::Duration) -> bool {
+    let now = Utc::now().timestamp_nanos_opt().and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
+    let age = u64::try_from(age.as_nanos()).unwrap_or(u64::MAX);
+    stamp.parse::<u64>().is_ok_and(|written| written.saturating_add(age) < now)
 }
 
 #[async_trait]
@@ -431,5 +537,89 @@ impl RunLog for DynamoRunLog {
             ("value".into(), s(value)),
         ]))
         .await
+    }
+
+    async fn insert_entry(&self, entry: &Entry) -> Result<Option<Entry>, RunLogError> {
+        // The index item first: a crash between the two writes must not hide open work.
+        let index = if entry.open { self.put_open_index(entry, true).await? } else { None };
+        let attempt = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.entry_item(entry)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match attempt {
+            Ok(_) => Ok(None),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let item = self.get(entry_pk(&entry.kind, &entry.id), "ENTRY").await?;
+                let Some(existing) = item.as_ref().map(entry_from).transpose()? else {
+                    // Expired by TTL between the two calls (entries are never deleted otherwise).
+                    return Err(RunLogError::Dynamo {
+                        table: self.table.clone(),
+                        reason: format!("entry {}/{} vanished while being inserted", entry.kind, entry.id),
+                        retryable: true,
+                    });
+                };
+                // The index item this call wrote belongs to no open entry: take it back.
+                if let (Some(written), false) = (index, existing.open) {
+                    self.delete_open_index(&entry.kind, &entry.id, "written", "=", s(written)).await?;
+                }
+                Ok(Some(existing))
+            }
+            Err(e) => Err(self.error("PutItem (entry)", e)),
+        }
+    }
+
+    async fn put_entry(&self, entry: &Entry) -> Result<(), RunLogError> {
+        // The policy has no UpdateItem, so the stored created_at is read and written back.
+        let stored = self.get(entry_pk(&entry.kind, &entry.id), "ENTRY").await?;
+        let created_at = stored.as_ref().and_then(|item| opt_number(item, "created_at")).map(time).transpose()?;
+        let entry = Entry { created_at: created_at.unwrap_or(entry.created_at), ..entry.clone() };
+        if entry.open {
+            self.put_open_index(&entry, false).await?;
+            self.put(self.entry_item(&entry)).await
+        } else {
+            self.put(self.entry_item(&entry)).await?;
+            // Unless a later put has reopened the entry meanwhile.
+            let updated = n(entry.updated_at.timestamp_millis());
+            self.delete_open_index(&entry.kind, &entry.id, "updated_at", "<=", updated).await
+        }
+    }
+
+    async fn entry(&self, kind: &str, id: &str) -> Result<Option<Entry>, RunLogError> {
+        self.get(entry_pk(kind, id), "ENTRY").await?.as_ref().map(entry_from).transpose()
+    }
+
+    async fn open_entries(&self, kind: &str, limit: usize) -> Result<Vec<Entry>, RunLogError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Open entries are few: read the whole index, oldest first, and each entry it names.
+        let mut index: Vec<(i64, String, Option<String>)> = self
+            .query(format!("OPEN#{kind}"), false, usize::MAX)
+            .await?
+            .iter()
+            .map(|item| Ok((opt_number(item, "updated_at").unwrap_or(0), text(item, "sk")?, opt_text(item, "written"))))
+            .collect::<Result<_, RunLogError>>()?;
+        index.sort();
+        let mut open = Vec::new();
+        for (_, id, written) in index {
+            match self.entry(kind, &id).await? {
+                Some(entry) if entry.open => open.push(entry),
+                _ => {
+                    if let Some(written) = written.filter(|w| stamp_older_than(w, STALE_INDEX_AFTER)) {
+                        self.delete_open_index(kind, &id, "written", "=", s(written)).await?;
+                    }
+                }
+            }
+            if open.len() == limit {
+                break;
+            }
+        }
+        // The entries' own times decide (an index item may lag a racing put).
+        open.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
+        Ok(open)
     }
 }

@@ -183,6 +183,40 @@ pub enum Claim {
     Done { owner: String, result: Option<String> },
 }
 
+/// A durable entry of work received and its state, e.g. a hire received from Lever (kind `hire`,
+/// id = the opportunity id). `open` entries are work not yet finished; the sweep lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// What sort of work this is (`hire`, ...); one ledger per kind.
+    pub kind: String,
+    /// The work's id within its kind (a Lever opportunity id, ...).
+    pub id: String,
+    /// A short state word chosen by the caller (`queued`, `transferred`, `failed`, ...).
+    pub state: String,
+    /// True while the work is not finished.
+    pub open: bool,
+    /// Caller data (JSON object).
+    pub body: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Entry {
+    /// A new entry, created and updated now.
+    pub fn new(kind: &str, id: &str, state: &str, open: bool, body: serde_json::Value) -> Entry {
+        let now = now_ms();
+        Entry {
+            kind: kind.to_string(),
+            id: id.to_string(),
+            state: state.to_string(),
+            open,
+            body,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Why the run log could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum RunLogError {
@@ -201,7 +235,7 @@ impl RunLogError {
     }
 }
 
-/// Where runs, outcomes, claims and checkpoints are kept.
+/// Where runs, outcomes, claims, checkpoints and entries are kept.
 #[async_trait]
 pub trait RunLog: Send + Sync {
     /// Records a run as it is (call at start and again at finish).
@@ -225,6 +259,15 @@ pub trait RunLog: Send + Sync {
     /// The saved position of an incremental job.
     async fn checkpoint(&self, job: &str) -> Result<Option<String>, RunLogError>;
     async fn save_checkpoint(&self, job: &str, value: &str) -> Result<(), RunLogError>;
+    /// Stores `entry` unless an entry with its kind and id exists. Atomic: of concurrent inserts of
+    /// one key exactly one gets `None`; the others get `Some(existing)`, unchanged.
+    async fn insert_entry(&self, entry: &Entry) -> Result<Option<Entry>, RunLogError>;
+    /// Stores `entry`, replacing any entry with its kind and id (keeps the stored `created_at`).
+    async fn put_entry(&self, entry: &Entry) -> Result<(), RunLogError>;
+    /// One entry.
+    async fn entry(&self, kind: &str, id: &str) -> Result<Option<Entry>, RunLogError>;
+    /// Open entries of a kind, oldest `updated_at` first (ties by id), at most `limit`.
+    async fn open_entries(&self, kind: &str, limit: usize) -> Result<Vec<Entry>, RunLogError>;
 }
 
 /// The run log the configuration asks for: DynamoDB when `RUNS_TABLE` is set, else the embedded file.

@@ -1,6 +1,6 @@
 //! The embedded run log: one SQLite file, used whenever no DynamoDB table is configured.
 
-use super::{Action, Claim, Counts, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
+use super::{Action, Claim, Counts, Entry, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS claims (
     key TEXT PRIMARY KEY, owner TEXT NOT NULL, state TEXT NOT NULL,
     lease_until INTEGER NOT NULL, result TEXT);
 CREATE TABLE IF NOT EXISTS checkpoints (job TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    kind TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, open INTEGER NOT NULL,
+    body TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, id));
+CREATE INDEX IF NOT EXISTS entries_open ON entries (kind, open, updated_at);
 ";
 
 /// A run log in a local SQLite file. Calls are short and local, so they run inline under a mutex.
@@ -100,6 +105,27 @@ fn outcome_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Outcome> {
         detail: row.get(5)?,
         at: from_ms(row.get(6)?)?,
     })
+}
+
+const ENTRY_COLUMNS: &str = "kind, id, state, open, body, created_at, updated_at";
+
+fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    let body: String = row.get(4)?;
+    Ok(Entry {
+        kind: row.get(0)?,
+        id: row.get(1)?,
+        state: row.get(2)?,
+        open: row.get(3)?,
+        body: serde_json::from_str(&body)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e)))?,
+        created_at: from_ms(row.get(5)?)?,
+        updated_at: from_ms(row.get(6)?)?,
+    })
+}
+
+fn read_entry(c: &Connection, kind: &str, id: &str) -> rusqlite::Result<Option<Entry>> {
+    c.query_row(&format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE kind = ?1 AND id = ?2"), [kind, id], entry_from_row)
+        .optional()
 }
 
 #[async_trait]
@@ -237,6 +263,69 @@ impl RunLog for SqliteRunLog {
         self.with(|c| {
             c.execute("INSERT OR REPLACE INTO checkpoints (job, value) VALUES (?1, ?2)", params![job, value])
                 .map(|_| ())
+        })
+    }
+
+    async fn insert_entry(&self, entry: &Entry) -> Result<Option<Entry>, RunLogError> {
+        let body = entry.body.to_string();
+        self.with(|c| {
+            // IMMEDIATE so the entry read back is the one that beat this insert, as it stood then.
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let inserted = tx.execute(
+                &format!(
+                    "INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"
+                ),
+                params![
+                    entry.kind,
+                    entry.id,
+                    entry.state,
+                    entry.open,
+                    body,
+                    ms(entry.created_at),
+                    ms(entry.updated_at)
+                ],
+            )?;
+            let existing = if inserted == 0 { read_entry(&tx, &entry.kind, &entry.id)? } else { None };
+            tx.commit()?;
+            Ok(existing)
+        })
+    }
+
+    async fn put_entry(&self, entry: &Entry) -> Result<(), RunLogError> {
+        let body = entry.body.to_string();
+        self.with(|c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO entries ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (kind, id) DO UPDATE SET state = excluded.state, open = excluded.open,
+                         body = excluded.body, updated_at = excluded.updated_at"
+                ),
+                params![
+                    entry.kind,
+                    entry.id,
+                    entry.state,
+                    entry.open,
+                    body,
+                    ms(entry.created_at),
+                    ms(entry.updated_at)
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    async fn entry(&self, kind: &str, id: &str) -> Result<Option<Entry>, RunLogError> {
+        self.with(|c| read_entry(c, kind, id))
+    }
+
+    async fn open_entries(&self, kind: &str, limit: usize) -> Result<Vec<Entry>, RunLogError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE kind = ?1 AND open = 1 ORDER BY updated_at, id LIMIT ?2"
+            ))?;
+            let rows = stmt.query_map(params![kind, limit], entry_from_row)?;
+            rows.collect()
         })
     }
 }

@@ -1,0 +1,68 @@
+//! Lever account settings the webhook needs to recognise a hire, cached for the container's life:
+//! the archive reasons of type `hired` (a per-account id) and the stages (to match a stage name).
+//! An id the cache does not know refreshes it, so a reason or stage added in Lever is seen at once.
+
+use connectors::lever::LeverClient;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Even a known id is re-read after this long, so a renamed stage is picked up.
+const MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
+struct Cached {
+    at: Instant,
+    /// Archive reason ids of type `hired`.
+    hired: Vec<String>,
+    /// Stage `(id, name)` pairs.
+    stages: Vec<(String, String)>,
+}
+
+/// Keyed by the Lever base URL, so that tests with several sandboxes do not share entries.
+static CACHE: Mutex<Option<HashMap<String, Cached>>> = Mutex::new(None);
+
+fn cached<T>(lever: &LeverClient, read: impl FnOnce(&Cached) -> T) -> Option<T> {
+    let guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    guard.as_ref()?.get(lever.base_url()).filter(|c| c.at.elapsed() < MAX_AGE).map(read)
+}
+
+async fn refresh(lever: &LeverClient) -> Result<(), connectors::Error> {
+    let (reasons, stages) = tokio::join!(lever.list_archive_reasons(), lever.list_stages());
+    let hired = reasons?.into_iter().filter(|r| r.is_hired()).map(|r| r.id).collect();
+    let stages = stages?.into_iter().map(|s| (s.id, s.text.unwrap_or_default())).collect();
+    let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    guard
+        .get_or_insert_with(HashMap::new)
+        .insert(lever.base_url().to_string(), Cached { at: Instant::now(), hired, stages });
+    Ok(())
+}
+
+/// The ids of the account's archive reasons of type `hired`.
+pub async fn hired_reason_ids(lever: &LeverClient) -> Result<Vec<String>, connectors::Error> {
+    if let Some(ids) = cached(lever, |c| c.hired.clone()) {
+        return Ok(ids);
+    }
+    refresh(lever).await?;
+    Ok(cached(lever, |c| c.hired.clone()).unwrap_or_default())
+}
+
+/// Whether `reason_id` is an archive reason of type `hired`.
+pub async fn is_hired_reason(lever: &LeverClient, reason_id: &str) -> Result<bool, connectors::Error> {
+    if cached(lever, |c| c.hired.iter().any(|h| h == reason_id)) == Some(true) {
+        return Ok(true);
+    }
+    refresh(lever).await?;
+    Ok(cached(lever, |c| c.hired.iter().any(|h| h == reason_id)).unwrap_or(false))
+}
+
+/// Whether `stage_id` is the configured stage, given by id or by name (case-insensitive).
+pub async fn is_trigger_stage(lever: &LeverClient, stage_id: &str, wanted: &str) -> Result<bool, connectors::Error> {
+    let matches = |c: &Cached| {
+        c.stages.iter().find(|(id, _)| id == stage_id).map(|(_, name)| name.trim().eq_ignore_ascii_case(wanted.trim()))
+    };
+    if let Some(Some(answer)) = cached(lever, matches) {
+        return Ok(answer);
+    }
+    refresh(lever).await?;
+    Ok(cached(lever, matches).flatten().unwrap_or(false))
+}

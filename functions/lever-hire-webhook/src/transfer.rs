@@ -1,0 +1,637 @@
+//! The worker: one attempt to transfer one hire from Lever to Namely, and the write-back to Lever.
+//!
+//! Exactly once: an idempotency claim (`hire:<opportunity>`) keeps two attempts from running at
+//! once and remembers a finished transfer; before creating, Namely is searched by email, so an
+//! attempt that died after Namely created the profile links it instead of creating a second one.
+
+use crate::lookups;
+use crate::settings::{HireSettings, TriggerMode};
+use app::Deps;
+use chrono::Duration;
+use connectors::lever::{LeverClient, NewNote, Opportunity};
+use connectors::namely::{EmployeeType, JobTitleRef, NamelyClient, NewProfile, Profile, Salary};
+use connectors::ErrorKind;
+use mapping::hire::{map_hire, HireInput, JobTitleOption, NamelyHire, OfferInput, PhoneInput, RecordType, SourceField};
+use platform::runlog::Entry;
+use platform::{Action, Claim};
+use serde_json::{json, Value};
+
+pub const TAG_SUCCESS: &str = "Namely - Successfully Transferred";
+pub const TAG_FAILED: &str = "Namely - Failed to Transfer";
+pub const TAG_RETRY: &str = "Namely - Retry";
+pub const TAG_SKIP: &str = "Namely - Skip";
+
+/// The run-log entry kind of a received hire (its id is the opportunity id).
+pub const ENTRY_KIND: &str = "hire";
+/// Entry states.
+pub const QUEUED: &str = "queued";
+pub const TRANSFERRED: &str = "transferred";
+pub const FAILED: &str = "failed";
+pub const SKIPPED: &str = "skipped";
+
+/// How long one attempt may hold a hire before another may take it over (its holder died).
+const LEASE_MINUTES: i64 = 10;
+
+/// The idempotency key of a hire.
+pub fn claim_key(opportunity_id: &str) -> String {
+    format!("hire:{opportunity_id}")
+}
+
+/// One attempt at one hire.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub opportunity_id: String,
+    /// 1 for the first attempt; SQS's receive count for queued hires.
+    pub attempt_number: u32,
+    /// Asked for with the `Namely - Retry` tag or by hand: runs even after an earlier transfer
+    /// finished (it then links the existing profile and corrects the tags).
+    pub forced: bool,
+}
+
+/// What an attempt ended with, for the run log and the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptOutcome {
+    pub action: Action,
+    /// The candidate, for people.
+    pub label: Option<String>,
+    pub detail: String,
+    pub namely_id: Option<String>,
+    /// The hire is still open and should be tried again (a vendor outage).
+    pub retry_later: bool,
+}
+
+/// Why an attempt stopped short of a transfer.
+enum Stop {
+    /// Not to be transferred (Skip tag, no longer hired); nothing is written to Lever.
+    Skip(String),
+    /// Needs a person: written to Lever as the failure tag and a note.
+    Fail(String),
+    /// A vendor outage or throttling: try again later.
+    Later(String),
+}
+
+impl From<connectors::Error> for Stop {
+    fn from(e: connectors::Error) -> Stop {
+        match e.kind() {
+            ErrorKind::Permanent => Stop::Fail(e.to_string()),
+            _ => Stop::Later(e.to_string()),
+        }
+    }
+}
+
+impl From<app::Error> for Stop {
+    fn from(e: app::Error) -> Stop {
+        match e {
+            app::Error::Vendor(v) => v.into(),
+            // A secret that cannot be read today may be fixed by the next attempt.
+            other => Stop::Later(other.to_string()),
+        }
+    }
+}
+
+/// A finished transfer.
+struct Transferred {
+    namely_id: String,
+    /// An existing Namely profile with the hire's email was linked; nothing was created.
+    linked: bool,
+    fields: Vec<(String, String)>,
+    notes: Vec<String>,
+}
+
+/// Runs one attempt and records nothing but the hire's entry and claim; the caller records the
+/// outcome in its run.
+pub async fn attempt(deps: &Deps, settings: &HireSettings, run_id: &str, attempt: &Attempt) -> AttemptOutcome {
+    let id = attempt.opportunity_id.as_str();
+    let key = claim_key(id);
+    let lease = Duration::minutes(LEASE_MINUTES);
+    let claimed = match deps.runlog.claim(&key, run_id, lease).await {
+        Ok(Claim::Done { result, .. }) if attempt.forced => {
+            tracing::info!(opportunity_id = id, namely_id = ?result, "re-running a finished transfer as asked");
+            match deps.runlog.release(&key).await {
+                Ok(()) => deps.runlog.claim(&key, run_id, lease).await,
+                Err(e) => Err(e),
+            }
+        }
+        other => other,
+    };
+    match claimed {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Done { result, .. }) => {
+            return AttemptOutcome {
+                action: Action::Unchanged,
+                label: None,
+                detail: format!(
+                    "already transferred to Namely (profile {}); nothing done",
+                    result.as_deref().unwrap_or("unknown")
+                ),
+                namely_id: result,
+                retry_later: false,
+            }
+        }
+        Ok(Claim::InProgress { owner, .. }) => {
+            return AttemptOutcome {
+                action: Action::Skipped,
+                label: None,
+                detail: format!("another attempt ({owner}) is transferring this hire right now; nothing done"),
+                namely_id: None,
+                retry_later: false,
+            }
+        }
+        Err(e) => {
+            return AttemptOutcome {
+                action: Action::Failed,
+                label: None,
+                detail: format!("could not claim the hire in the run log, will retry: {e}"),
+                namely_id: None,
+                retry_later: true,
+            }
+        }
+    }
+
+    let mut entry = match deps.runlog.entry(crate::transfer::ENTRY_KIND, id).await {
+        Ok(Some(entry)) => entry,
+        _ => Entry::new(ENTRY_KIND, id, QUEUED, true, json!({})),
+    };
+    let mut label = None;
+    let result = Box::pin(run(deps, settings, attempt, &mut entry, &mut label)).await;
+    let lever = deps.clients.lever(deps).await;
+    let outcome = match result {
+        Ok(done) => {
+            let written = match &lever {
+                Ok(lever) => write_success(lever, settings, id, &done).await,
+                Err(e) => Err(e.to_string()),
+            };
+            match written {
+                Ok(()) => {
+                    let created = if done.linked { "linked to the existing" } else { "created" };
+                    let mut detail = format!(
+                        "{} profile {} {created} in Namely; fields sent: {}",
+                        settings.record_type,
+                        done.namely_id,
+                        fields_text(&done.fields)
+                    );
+                    for note in &done.notes {
+                        detail.push_str("; ");
+                        detail.push_str(note);
+                    }
+                    AttemptOutcome {
+                        action: if done.linked { Action::Updated } else { Action::Created },
+                        label: label.clone(),
+                        detail,
+                        namely_id: Some(done.namely_id.clone()),
+                        retry_later: false,
+                    }
+                }
+                Err(e) => AttemptOutcome {
+                    action: Action::Failed,
+                    label: label.clone(),
+                    detail: format!(
+                        "Namely profile {} is in place but Lever could not be updated, will retry: {e}",
+                        done.namely_id
+                    ),
+                    namely_id: Some(done.namely_id.clone()),
+                    retry_later: true,
+                },
+            }
+        }
+        Err(Stop::Skip(reason)) => AttemptOutcome {
+            action: Action::Skipped,
+            label: label.clone(),
+            detail: reason,
+            namely_id: None,
+            retry_later: false,
+        },
+        Err(Stop::Later(reason)) if attempt.attempt_number < settings.max_attempts => AttemptOutcome {
+            action: Action::Failed,
+            label: label.clone(),
+            detail: format!(
+                "attempt {} of {} failed, will retry: {reason}",
+                attempt.attempt_number, settings.max_attempts
+            ),
+            namely_id: None,
+            retry_later: true,
+        },
+        Err(Stop::Later(reason)) | Err(Stop::Fail(reason)) => {
+            let reason = if attempt.attempt_number >= settings.max_attempts && !attempt.forced {
+                format!("{reason} (gave up after {} attempts)", attempt.attempt_number)
+            } else {
+                reason
+            };
+            let written = match &lever {
+                Ok(lever) => write_failure(lever, settings, id, &reason).await,
+                Err(e) => Err(e.to_string()),
+            };
+            match written {
+                Ok(()) => AttemptOutcome {
+                    action: Action::Failed,
+                    label: label.clone(),
+                    detail: reason,
+                    namely_id: None,
+                    retry_later: false,
+                },
+                Err(e) => AttemptOutcome {
+                    action: Action::Failed,
+                    label: label.clone(),
+                    detail: format!("{reason}; Lever could not be told, will retry: {e}"),
+                    namely_id: None,
+                    retry_later: true,
+                },
+            }
+        }
+    };
+    settle(deps, &key, run_id, &mut entry, &outcome).await;
+    outcome
+}
+
+/// Records where the hire stands: the claim (done, or free for the next attempt) and its entry.
+async fn settle(deps: &Deps, key: &str, run_id: &str, entry: &mut Entry, outcome: &AttemptOutcome) {
+    let state = match (outcome.retry_later, outcome.action) {
+        (true, _) => QUEUED,
+        (false, Action::Created | Action::Updated) => TRANSFERRED,
+        (false, Action::Skipped) => SKIPPED,
+        (false, _) => FAILED,
+    };
+    let claim = if state == TRANSFERRED {
+        deps.runlog.complete(key, run_id, outcome.namely_id.as_deref()).await
+    } else {
+        deps.runlog.release(key).await
+    };
+    if let Err(e) = claim {
+        tracing::warn!(key, error = %e, "could not update the hire's claim; its lease runs out on its own");
+    }
+    entry.state = state.to_string();
+    entry.open = state == QUEUED;
+    entry.updated_at = platform::runlog::now_ms();
+    if let Value::Object(body) = &mut entry.body {
+        body.insert("last_detail".into(), json!(outcome.detail));
+        body.insert("last_run_id".into(), json!(run_id));
+        if let Some(namely_id) = &outcome.namely_id {
+            body.insert("namely_id".into(), json!(namely_id));
+        }
+        let attempts = body.get("attempts").and_then(Value::as_u64).unwrap_or(0) + 1;
+        body.insert("attempts".into(), json!(attempts));
+    }
+    if let Err(e) = deps.runlog.put_entry(entry).await {
+        tracing::warn!(key, error = %e, "could not record the hire's state");
+    }
+}
+
+async fn run(
+    deps: &Deps,
+    settings: &HireSettings,
+    attempt: &Attempt,
+    entry: &mut Entry,
+    label: &mut Option<String>,
+) -> Result<Transferred, Stop> {
+    let lever = deps.clients.lever(deps).await?;
+    let id = attempt.opportunity_id.as_str();
+    let opportunity = match lever.get_opportunity(id).await {
+        Ok(o) => o,
+        Err(e) if e.status() == Some(404) => {
+            return Err(Stop::Skip(format!("the opportunity {id} no longer exists in Lever (deleted or merged)")))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    *label = person_label(&opportunity);
+    if has_tag(&opportunity, TAG_SKIP) {
+        return Err(Stop::Skip(format!("tagged '{TAG_SKIP}': not transferred")));
+    }
+    if settings.trigger == TriggerMode::OnHire {
+        let hired = lookups::hired_reason_ids(&lever).await?;
+        let is_hired = opportunity.archive_reason_id().is_some_and(|r| hired.iter().any(|h| h == r));
+        if !is_hired {
+            let why = "the opportunity is not archived as Hired in Lever";
+            return Err(if attempt.forced {
+                Stop::Fail(format!("{why}; archive it as Hired, or remove the tag '{TAG_RETRY}'"))
+            } else {
+                Stop::Skip(format!("{why} (any more); nothing transferred"))
+            });
+        }
+    }
+    if has_tag(&opportunity, TAG_SUCCESS) && !attempt.forced {
+        return Err(Stop::Skip(format!(
+            "already tagged '{TAG_SUCCESS}' (an earlier transfer); add '{TAG_RETRY}' to transfer again"
+        )));
+    }
+
+    let namely = deps.clients.namely(deps).await?;
+    let input = Box::pin(read_hire(&lever, &opportunity, settings)).await?;
+    let job_titles: Vec<JobTitleOption> = namely
+        .list_job_titles()
+        .await?
+        .into_iter()
+        .filter_map(|t| Some(JobTitleOption { title: t.title.clone()?, id: t.id }))
+        .collect();
+    let rules = mapping::hire::HireRules {
+        record_type: settings.record_type,
+        time_zone: settings.time_zone,
+        field_map: settings.field_map.clone(),
+    };
+    let hire = map_hire(&input, &rules, &job_titles).map_err(|problems| {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        Stop::Fail(format!("nothing was sent to Namely: {}", list.join("; ")))
+    })?;
+
+    // An earlier attempt that created the profile left its id; else look for the email.
+    let known = entry.body.get("namely_id").and_then(Value::as_str).map(str::to_string);
+    if let Some(existing) = find_existing(&namely, known.as_deref(), &hire, settings.record_type).await? {
+        return Ok(Transferred {
+            namely_id: existing.id,
+            linked: true,
+            fields: hire.fields_sent(),
+            notes: vec![format!(
+                "a Namely profile with the email {} already existed, so it was linked and no profile was created",
+                existing.email.as_deref().or(existing.personal_email.as_deref()).unwrap_or(&hire.email)
+            )],
+        });
+    }
+    let created = namely.create_profile(&new_profile(&hire)).await.map_err(|e| match e.kind() {
+        ErrorKind::Permanent => Stop::Fail(namely_refusal(&e)),
+        _ => Stop::Later(e.to_string()),
+    })?;
+    if let Value::Object(body) = &mut entry.body {
+        body.insert("namely_id".into(), json!(created.id));
+    }
+    // Saved at once: an attempt that dies from here on is finished by the next one, which links.
+    if let Err(e) = deps.runlog.put_entry(entry).await {
+        tracing::warn!(opportunity_id = id, error = %e, "could not save the new Namely id early");
+    }
+    let mut notes = hire.notes.clone();
+    if let Some(note) = attach_resume(&lever, &namely, &opportunity, &created.id).await {
+        notes.push(note);
+    }
+    Ok(Transferred { namely_id: created.id, linked: false, fields: hire.fields_sent(), notes })
+}
+
+/// Reads everything the mapping needs from Lever, in parallel.
+async fn read_hire(lever: &LeverClient, opportunity: &Opportunity, settings: &HireSettings) -> Result<HireInput, Stop> {
+    let id = opportunity.id.as_str();
+    // The application that was hired; else any with a posting.
+    let posting_id = opportunity
+        .applications
+        .iter()
+        .find(|a| a.posting.is_some() && a.archived.as_ref().is_some_and(|x| x.reason.is_some()))
+        .or_else(|| opportunity.applications.iter().find(|a| a.posting.is_some()))
+        .and_then(|a| a.posting.clone());
+    let posting = async {
+        match &posting_id {
+            Some(p) => lever.get_posting(p).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (posting, offers, forms) = tokio::join!(posting, lever.list_offers(id), lever.list_forms(id));
+    let posting = match posting {
+        Ok(p) => p,
+        // A deleted posting leaves the job title blank; it does not stop the hire.
+        Err(e) if e.status() == Some(404) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let form = forms?.into_iter().find(|f| {
+        let wanted = settings.new_hire_form.trim();
+        f.base_template_id.as_deref() == Some(wanted)
+            || f.text.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case(wanted))
+    });
+    let (name, emails, phones) = match &opportunity.contact {
+        Some(connectors::lever::ContactField::Expanded(c)) if opportunity.emails.is_empty() => {
+            (opportunity.name.clone().or(c.name.clone()), c.emails.clone(), c.phones.clone())
+        }
+        _ => (opportunity.name.clone(), opportunity.emails.clone(), opportunity.phones.clone()),
+    };
+    Ok(HireInput {
+        name,
+        emails,
+        phones: phones.into_iter().map(|p| PhoneInput { kind: p.kind, value: p.value }).collect(),
+        archived_at_ms: opportunity.archived_at_ms().or_else(|| {
+            // Stage mode: the time the candidate reached the latest stage.
+            opportunity.stage_changes.iter().filter_map(|s| s.updated_at).max()
+        }),
+        posting_title: posting.and_then(|p| p.text),
+        offers: offers?
+            .into_iter()
+            .map(|o| OfferInput {
+                status: o.status,
+                created_at_ms: o.created_at,
+                fields: o
+                    .fields
+                    .into_iter()
+                    .filter_map(|f| {
+                        Some(SourceField { key: f.identifier?, kind: None, value: f.value, currency: None })
+                    })
+                    .collect(),
+            })
+            .collect(),
+        new_hire_form: form
+            .map(|f| {
+                f.fields
+                    .into_iter()
+                    .filter_map(|x| {
+                        Some(SourceField { key: x.text?, kind: x.kind, value: x.value, currency: x.currency })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The profile this hire already has in Namely, if any.
+async fn find_existing(
+    namely: &NamelyClient,
+    known_id: Option<&str>,
+    hire: &NamelyHire,
+    record_type: RecordType,
+) -> Result<Option<Profile>, Stop> {
+    if let Some(id) = known_id {
+        match namely.get_profile(id).await {
+            Ok(p) => return Ok(Some(p)),
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut found = namely.find_profiles_by_email(&hire.email).await?;
+    if found.is_empty() && record_type == RecordType::Onboarding {
+        if let Some(personal) = hire.personal_email.as_deref().filter(|p| !p.eq_ignore_ascii_case(&hire.email)) {
+            found = namely.find_profiles_by_email(personal).await?;
+        }
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => {
+            let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+            Err(Stop::Fail(format!(
+                "{} Namely profiles already use the email {} ({}); merge or correct them in Namely, then add the tag '{TAG_RETRY}'",
+                found.len(),
+                hire.email,
+                ids.join(", ")
+            )))
+        }
+    }
+}
+
+/// The Namely create request for a mapped hire.
+pub fn new_profile(hire: &NamelyHire) -> NewProfile {
+    let mut profile = NewProfile {
+        first_name: Some(hire.first_name.clone()),
+        last_name: Some(hire.last_name.clone()),
+        middle_name: hire.middle_name.clone(),
+        preferred_name: hire.preferred_name.clone(),
+        email: Some(hire.email.clone()),
+        personal_email: hire.personal_email.clone(),
+        user_status: Some(hire.user_status.to_string()),
+        start_date: Some(hire.start_date),
+        job_title: hire
+            .job_title
+            .as_ref()
+            .map(|t| JobTitleRef { id: Some(t.id.clone()), title: Some(t.title.clone()) }),
+        home_phone: hire.home_phone.clone(),
+        mobile_phone: hire.mobile_phone.clone(),
+        salary: hire.salary.as_ref().map(|s| Salary {
+            currency_type: Some(s.currency.clone()),
+            date: Some(hire.start_date),
+            yearly_amount: Some(s.yearly_amount),
+        }),
+        employee_type: hire.employee_type.as_ref().map(|t| EmployeeType { title: Some(t.clone()) }),
+        custom: hire.custom.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        ..Default::default()
+    };
+    // Not a modelled field of the request type; Namely takes it as a plain key.
+    if let Some(phone) = &hire.office_phone {
+        profile.custom.insert("office_phone".into(), json!(phone));
+    }
+    profile
+}
+
+/// Namely's refusal in words an admin can act on.
+fn namely_refusal(e: &connectors::Error) -> String {
+    match (e.status(), e.vendor_message()) {
+        (Some(401), _) | (Some(403), _) => format!(
+            "{e}. Create a new personal access token in Namely (profile menu > API > Personal Access Tokens), \
+             store it in the Namely secret, then add the tag '{TAG_RETRY}'"
+        ),
+        (Some(status), Some(message)) => format!(
+            "Namely refused the profile (HTTP {status}): \"{message}\". Correct the field in Lever, then add the tag '{TAG_RETRY}'"
+        ),
+        _ => e.to_string(),
+    }
+}
+
+/// Downloads the candidate's first file (else the first resume) and attaches it as the Namely
+/// resume. Returns a sentence when that did not work; the transfer stands either way.
+async fn attach_resume(
+    lever: &LeverClient,
+    namely: &NamelyClient,
+    opportunity: &Opportunity,
+    namely_id: &str,
+) -> Option<String> {
+    let id = opportunity.id.as_str();
+    let source = match lever.list_files(id).await {
+        Ok(files) if !files.is_empty() => files.into_iter().next().and_then(|f| {
+            let name = f.name.clone().unwrap_or_else(|| format!("resume{}", f.ext.clone().unwrap_or_default()));
+            Some((File::Upload(f.id?), name, f.ext))
+        }),
+        Ok(_) => match lever.list_resumes(id).await {
+            Ok(resumes) => resumes.into_iter().find_map(|r| {
+                let file = r.file?;
+                let name =
+                    file.name.clone().unwrap_or_else(|| format!("resume{}", file.ext.clone().unwrap_or_default()));
+                Some((File::Resume(r.id), name, file.ext))
+            }),
+            Err(e) => return Some(format!("resume not attached: Lever's resumes could not be read: {e}")),
+        },
+        Err(e) => return Some(format!("resume not attached: Lever's files could not be read: {e}")),
+    };
+    let (file, name, ext) = source?;
+    let bytes = match &file {
+        File::Upload(file_id) => lever.download_file(id, file_id).await,
+        File::Resume(resume_id) => lever.download_resume(id, resume_id).await,
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(e) => return Some(format!("resume '{name}' not attached: Lever could not provide it: {e}")),
+    };
+    let uploaded = match namely.upload_file(&name, content_type(ext.as_deref()), &bytes).await {
+        Ok(file_id) => file_id,
+        Err(e) => return Some(format!("resume '{name}' not attached: Namely did not take the file: {e}")),
+    };
+    let mut change = NewProfile::default();
+    change.custom.insert("resume".into(), json!(uploaded));
+    match namely.update_profile(namely_id, &change).await {
+        Ok(_) => None,
+        Err(e) => Some(format!("resume '{name}' uploaded but not linked to the profile: {e}")),
+    }
+}
+
+enum File {
+    Upload(String),
+    Resume(String),
+}
+
+fn content_type(ext: Option<&str>) -> &'static str {
+    match ext.map(|e| e.trim_start_matches('.').to_lowercase()).as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("txt") => "text/plain",
+        Some("rtf") => "application/rtf",
+        _ => "application/octet-stream",
+    }
+}
+
+fn has_tag(opportunity: &Opportunity, tag: &str) -> bool {
+    opportunity.tags.iter().any(|t| t == tag)
+}
+
+fn person_label(opportunity: &Opportunity) -> Option<String> {
+    let email = opportunity.emails.first();
+    match (opportunity.name.as_deref().filter(|n| !n.trim().is_empty()), email) {
+        (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
+        (Some(n), None) => Some(n.to_string()),
+        (None, Some(e)) => Some(e.clone()),
+        (None, None) => None,
+    }
+}
+
+fn fields_text(fields: &[(String, String)]) -> String {
+    fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Success tag on, retry and failure tags off, and a note with the Namely id.
+async fn write_success(
+    lever: &LeverClient,
+    settings: &HireSettings,
+    id: &str,
+    done: &Transferred,
+) -> Result<(), String> {
+    let by = settings.perform_as.as_deref();
+    let mut text = if done.linked {
+        format!(
+            "Namely: linked to the existing Namely profile {} ({}); no new profile was created.",
+            done.namely_id, settings.record_type
+        )
+    } else {
+        format!(
+            "Namely: successfully transferred. Namely profile id: {} ({} record).",
+            done.namely_id, settings.record_type
+        )
+    };
+    text.push_str(&format!("\nFields sent: {}", fields_text(&done.fields)));
+    for note in &done.notes {
+        text.push_str(&format!("\nNote: {note}"));
+    }
+    lever.remove_tags(id, &[TAG_FAILED.to_string(), TAG_RETRY.to_string()], by).await.map_err(|e| e.to_string())?;
+    lever.add_tags(id, &[TAG_SUCCESS.to_string()], by).await.map_err(|e| e.to_string())?;
+    lever.add_note(id, &NewNote { value: text, ..Default::default() }, by).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Failure tag on, retry tag off, and a note saying what to fix.
+async fn write_failure(lever: &LeverClient, settings: &HireSettings, id: &str, reason: &str) -> Result<(), String> {
+    let by = settings.perform_as.as_deref();
+    let text = format!(
+        "Namely: failed to transfer. {reason}\nWhen it is fixed, add the tag '{TAG_RETRY}' to this opportunity to try again."
+    );
+    lever.remove_tags(id, &[TAG_RETRY.to_string()], by).await.map_err(|e| e.to_string())?;
+    lever.add_tags(id, &[TAG_FAILED.to_string()], by).await.map_err(|e| e.to_string())?;
+    lever.add_note(id, &NewNote { value: text, ..Default::default() }, by).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
