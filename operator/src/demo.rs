@@ -5,13 +5,17 @@
 use crate::{functions, print};
 use platform::runlog::SqliteRunLog;
 use platform::{Config, SecretStore};
-use sandbox::{Sandbox, Tenant};
+use sandbox::{Sandbox, Tenant, TenantSpec};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Runs the demo; `Ok(false)` when a connection did not verify.
 pub async fn run() -> Result<bool, String> {
-    let sb = Sandbox::start(Tenant::small()).await.map_err(|e| format!("could not start the sandbox: {e}"))?;
+    // A fresh seed each time: the run log persists between demos, and a hire it has already
+    // transferred would (rightly) be answered "already transferred".
+    let seed = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(7);
+    let tenant = Tenant::generate(&TenantSpec { seed, employees: 12, opportunities: 6, postings: 10 });
+    let sb = Sandbox::start(tenant).await.map_err(|e| format!("could not start the sandbox: {e}"))?;
     let mut env: HashMap<String, String> = sb.env_vars().into_iter().collect();
     // Only the embedded store's place is taken from the caller's environment: the demo never
     // touches AWS, even when the shell has RUNS_TABLE or secret ids set.
@@ -57,10 +61,77 @@ pub async fn run() -> Result<bool, String> {
         }
     }
     println!("\nVendors verified: {} of 5 ({})", vendors_ok.len(), vendors_ok.join(", "));
-    println!("Jobs: no sync job is available in this release yet; each arrives with its own issue.\n");
 
-    let runs = deps.runlog.latest_runs(None, functions::ALL.len()).await.map_err(|e| e.to_string())?;
+    let hired = hire(&sb, &deps).await?;
+    println!("\nThe other jobs (Lessonly, Litmos, The Org) arrive with their own issues.\n");
+
+    let runs = deps.runlog.latest_runs(None, functions::ALL.len() + 1).await.map_err(|e| e.to_string())?;
     println!("Recorded in the run log (see them again with `hrctl runs`):");
     print!("{}", print::runs_table(&runs));
-    Ok(all_ok && vendors_ok.len() == 5)
+    Ok(all_ok && vendors_ok.len() == 5 && hired)
+}
+
+/// Plays a signed Lever `candidateHired` delivery into the webhook, as Lever would send it, and
+/// shows what Namely and Lever hold afterwards. `Ok(false)` when the hire did not arrive.
+async fn hire(sb: &Sandbox, deps: &app::Deps) -> Result<bool, String> {
+    use lever_hire_webhook::settings::HireSettings;
+    use serde_json::{json, Value};
+    let lever = sb.lever_data();
+    let Some(id) = lever.hired_opportunity_ids().into_iter().next() else {
+        return Err("the sandbox tenant has no hired opportunity".into());
+    };
+    let opportunity = lever.opportunities.iter().find(|o| o["id"] == id.as_str()).cloned().unwrap_or_default();
+    println!(
+        "\nLever -> Namely: {} is archived as Hired; Lever sends a signed candidateHired webhook.",
+        opportunity["name"]
+    );
+    let delivery = sandbox::lever_signed_delivery(
+        "candidateHired",
+        json!({"opportunityId": id, "candidateId": id, "contactId": opportunity["contact"]}),
+        &sb.credentials.lever_signature_tokens[0],
+        u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default(),
+    );
+    let request = json!({"version": "2.0", "requestContext": {"http": {"method": "POST"}},
+                         "isBase64Encoded": false, "body": delivery.to_string()});
+    // The defaults (archived as Hired -> Namely HRIS), whatever the shell's environment says.
+    let settings = HireSettings::from_lookup(|_| None).map_err(|e| e.to_string())?;
+    let response = lever_hire_webhook::handle_with(deps, &settings, request).await.map_err(|e| e.to_string())?;
+    let body: Value = response["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
+    println!(
+        "  webhook answered HTTP {} ({})",
+        response["statusCode"],
+        body["outcomes"][0]["action"].as_str().unwrap_or("?")
+    );
+    let Some(namely_id) = body["outcomes"][0]["namely_id"].as_str() else {
+        println!("  no Namely profile: {}", body["outcomes"][0]["detail"]);
+        return Ok(false);
+    };
+    let namely = sb.namely_data();
+    let profile = namely.profiles.iter().find(|p| p["id"] == namely_id).cloned().unwrap_or_default();
+    println!("  Namely profile {namely_id}:");
+    for (label, value) in [
+        (
+            "name",
+            format!("{} {}", profile["first_name"].as_str().unwrap_or(""), profile["last_name"].as_str().unwrap_or("")),
+        ),
+        ("email", profile["email"].as_str().unwrap_or("").to_string()),
+        ("status", profile["user_status"].as_str().unwrap_or("").to_string()),
+        ("start date", profile["start_date"].as_str().unwrap_or("").to_string()),
+        ("job title", profile["job_title"]["title"].as_str().unwrap_or("(blank)").to_string()),
+        ("resume", if profile["resume"].is_string() { "attached".into() } else { "none".into() }),
+    ] {
+        println!("    {label:<11} {value}");
+    }
+    let lever = sb.lever_data();
+    let tags =
+        lever.opportunities.iter().find(|o| o["id"] == id.as_str()).map(|o| o["tags"].clone()).unwrap_or_default();
+    println!("  Lever tags: {tags}");
+    for note in lever.notes.iter().filter(|n| n["opportunityId"] == id.as_str()) {
+        println!("  Lever note:");
+        for line in note["value"].as_str().unwrap_or("").lines() {
+            println!("    {line}");
+        }
+    }
+    println!("  See it again with `hrctl history --job lever-hire-webhook --record {id}`.");
+    Ok(true)
 }

@@ -40,10 +40,31 @@ fn demo_verifies_all_five_vendors_and_runs_lists_what_it_recorded() {
     }
     assert!(!out.contains("SANDBOX-"), "the demo printed a sandbox credential:\n{out}");
 
+    // The hire: a signed webhook in, a Namely profile out, Lever tagged and noted.
+    assert!(out.contains("webhook answered HTTP 200 (created)"), "{out}");
+    assert!(out.contains("Lever tags:") && out.contains("Namely - Successfully Transferred"), "{out}");
+    let namely_id = out
+        .split("Namely profile id: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no Namely id in the note:\n{out}"));
+    assert!(out.contains(&format!("Namely profile {namely_id}:")), "{out}");
+    let opportunity = out
+        .split("--record ")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no history hint:\n{out}"));
+    let history = hrctl(&dir, &["history", "--job", "lever-hire-webhook", "--record", opportunity], &[]);
+    assert!(text(&history).contains("created") && text(&history).contains(namely_id), "{}", text(&history));
+
+    // A second demo on the same run log plays a new hire, not a duplicate of the first.
+    let again = hrctl(&dir, &["demo"], &[]);
+    assert!(again.status.success() && text(&again).contains("(created)"), "{}", text(&again));
+
     let runs = hrctl(&dir, &["runs", "--job", "litmos-sync.verify"], &[]);
     let out = text(&runs);
     assert!(runs.status.success(), "{out}");
-    assert_eq!(out.matches("litmos-sync.verify").count(), 1, "{out}");
+    assert_eq!(out.matches("litmos-sync.verify").count(), 2, "one per demo: {out}");
     assert!(out.contains("succeeded") && out.contains("manual"), "{out}");
     std::fs::remove_dir_all(dir).ok();
 }

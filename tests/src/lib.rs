@@ -1,4 +1,5 @@
-//! Helpers shared by the end-to-end tests: sandbox-backed environments for the functions.
+//! Helpers shared by the end-to-end tests: sandbox-backed environments for the functions, and
+//! moto's AWS emulator (started by `scripts/test.sh`, which exports `AWS_ENDPOINT_URL`).
 
 use sandbox::Sandbox;
 
@@ -8,4 +9,52 @@ pub fn sandbox_env(sb: &Sandbox, store_path: &std::path::Path) -> Vec<(String, S
     let mut env = sb.env_vars();
     env.push(("LOCAL_STORE_PATH".into(), store_path.display().to_string()));
     env
+}
+
+/// The SDK configuration aimed at moto, or `None` when `E2E_SKIP_AWS=1` asks to skip.
+pub async fn moto() -> Option<aws_config::SdkConfig> {
+    if std::env::var("E2E_SKIP_AWS").as_deref() == Ok("1") {
+        eprintln!("E2E_SKIP_AWS=1: skipping a test that needs moto");
+        return None;
+    }
+    if std::env::var("AWS_ENDPOINT_URL").map_or(true, |v| v.trim().is_empty()) {
+        panic!(
+            "AWS_ENDPOINT_URL is not set: run scripts/test.sh, which starts moto's AWS emulator and exports it \
+             (or set E2E_SKIP_AWS=1 to skip the AWS tests)"
+        );
+    }
+    Some(platform::aws::sdk_config().await)
+}
+
+/// Creates a run log table as template.yaml declares it (pk/sk strings, TTL) and returns its name.
+pub async fn create_runs_table(sdk: &aws_config::SdkConfig) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    };
+    let table = format!("runs-{}", uuid::Uuid::new_v4().simple());
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
+    let attr =
+        |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
+    client
+        .create_table()
+        .table_name(&table)
+        .key_schema(key("pk", KeyType::Hash).expect("key"))
+        .key_schema(key("sk", KeyType::Range).expect("key"))
+        .attribute_definitions(attr("pk").expect("attribute"))
+        .attribute_definitions(attr("sk").expect("attribute"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create the run log table in moto");
+    client
+        .update_time_to_live()
+        .table_name(&table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder().attribute_name("expires_at").enabled(true).build().expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("enable TTL");
+    table
 }

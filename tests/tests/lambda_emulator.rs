@@ -30,9 +30,12 @@ impl Watch {
             .process_group(0)
             .spawn()
             .expect("`cargo lambda` must be installed: run the README test command (scripts/test.sh)");
-        let watch = Watch { child, port };
+        let mut watch = Watch { child, port };
         let deadline = Instant::now() + Duration::from_secs(120);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = watch.child.try_wait() {
+                panic!("cargo lambda watch exited ({status}) before serving: is cargo-lambda installed? (scripts/test.sh installs it)");
+            }
             assert!(Instant::now() < deadline, "cargo lambda watch did not open port {port}");
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -165,5 +168,105 @@ async fn every_function_verifies_its_connections_under_the_lambda_emulator() {
         .await
         .expect("body");
     assert!(body.contains("verify"), "a bad event should be explained: {body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Function URL request carrying a Lever delivery, as Lambda passes it in (payload format 2.0).
+fn function_url_request(delivery: &Value) -> Value {
+    json!({"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "POST", "path": "/"}},
+           "headers": {"content-type": "application/json", "user-agent": "Lever-Webhooks"},
+           "isBase64Encoded": false, "body": delivery.to_string()})
+}
+
+/// The whole hire path through the real parts: the webhook binary under the emulator verifies a
+/// signed `candidateHired`, records it in DynamoDB and queues it on SQS (both moto); the test then
+/// plays SQS's event source mapping, handing the queued message to the same binary, which creates
+/// the Namely profile and tags and notes the opportunity in Lever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_hire_goes_through_the_queue_into_namely_under_the_lambda_emulator() {
+    let Some(aws) = e2e::moto().await else { return };
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("hires-{}", uuid::Uuid::new_v4().simple()))
+        .send()
+        .await
+        .expect("create the hire queue in moto")
+        .queue_url
+        .expect("queue url");
+    let table = e2e::create_runs_table(&aws).await;
+
+    let sb = Sandbox::start(Tenant::small()).await.expect("sandbox");
+    let dir = std::env::temp_dir().join(format!("e2e-watch-hire-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let env_file = dir.join("env");
+    let mut file = std::fs::File::create(&env_file).expect("env file");
+    let mut env = sandbox_env(&sb, &dir.join("runs.sqlite"));
+    for key in ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+        env.push((key.into(), std::env::var(key).unwrap_or_else(|_| "us-east-1".into())));
+    }
+    env.push(("HIRE_QUEUE_URL".into(), queue_url.clone()));
+    env.push(("RUNS_TABLE".into(), table.clone()));
+    for (k, v) in env {
+        assert!(!v.contains('\''), "{k} cannot be written to a dotenv file");
+        writeln!(file, "{k}='{v}'").expect("write env");
+    }
+    writeln!(file, "RUST_LOG=info").expect("write env");
+    drop(file);
+
+    let opportunity = sb.lever_data().opportunities[0].clone();
+    let id = opportunity["id"].as_str().unwrap().to_string();
+    let email = opportunity["emails"][0].as_str().unwrap().to_string();
+    let delivery = sandbox::lever_signed_delivery(
+        "candidateHired",
+        json!({"opportunityId": id, "candidateId": id, "contactId": opportunity["contact"]}),
+        &sb.credentials.lever_signature_tokens[0],
+        1_763_000_000_000,
+    );
+
+    let watch = Watch::start(&env_file);
+    let response = watch.invoke("lever-hire-webhook", function_url_request(&delivery)).await;
+    assert_eq!(response["statusCode"], 202, "{response}");
+    assert!(sb.namely.requests().iter().all(|r| r.method == "GET"), "the webhook itself must not write to Namely");
+
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .expect("receive from moto");
+    let messages = received.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1, "one queued hire");
+    let message = &messages[0];
+    let receive_count = message
+        .attributes
+        .as_ref()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount))
+        .cloned()
+        .unwrap_or_else(|| "1".into());
+    let event = json!({"Records": [{
+        "messageId": message.message_id, "receiptHandle": message.receipt_handle, "body": message.body,
+        "attributes": {"ApproximateReceiveCount": receive_count}, "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:hires", "awsRegion": "us-east-1"}]});
+    let batch = watch.invoke("lever-hire-webhook", event).await;
+    assert_eq!(batch, json!({"batchItemFailures": []}));
+
+    let namely = sb.namely_data();
+    let profile = namely.profiles.iter().find(|p| p["email"] == email.as_str()).expect("a Namely profile");
+    let namely_id = profile["id"].as_str().unwrap();
+    let lever = sb.lever_data();
+    let tags = lever.opportunities[0]["tags"].as_array().unwrap();
+    assert!(tags.contains(&json!("Namely - Successfully Transferred")), "{tags:?}");
+    let notes: Vec<&Value> = lever.notes.iter().filter(|n| n["opportunityId"] == id.as_str()).collect();
+    assert_eq!(notes.len(), 1);
+    assert!(notes[0]["value"].as_str().unwrap().contains(namely_id), "{}", notes[0]);
+
+    // The hire's state is in DynamoDB: transferred, no longer open.
+    let log = platform::runlog::DynamoRunLog::new(&aws, &table, 90);
+    let entry = platform::RunLog::entry(&log, "hire", &id).await.expect("read entry").expect("entry");
+    assert_eq!((entry.state.as_str(), entry.open), ("transferred", false), "{entry:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

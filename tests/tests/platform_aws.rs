@@ -5,30 +5,14 @@
 
 mod runlog_contract;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use platform::runlog::{from_config, DynamoRunLog};
 use platform::secrets::SecretStore;
 use platform::{Config, Entry, RunLog, RunLogError, SecretError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The SDK configuration aimed at moto, or `None` when `E2E_SKIP_AWS=1` asks to skip.
-async fn aws() -> Option<aws_config::SdkConfig> {
-    if std::env::var("E2E_SKIP_AWS").as_deref() == Ok("1") {
-        eprintln!("E2E_SKIP_AWS=1: skipping a test that needs moto");
-        return None;
-    }
-    if std::env::var("AWS_ENDPOINT_URL").map_or(true, |v| v.trim().is_empty()) {
-        panic!(
-            "AWS_ENDPOINT_URL is not set: run scripts/test.sh, which starts moto's AWS emulator and exports it \
-             (or set E2E_SKIP_AWS=1 to skip the AWS tests)"
-        );
-    }
-    Some(platform::aws::sdk_config().await)
-}
+use e2e::{create_runs_table as create_table, moto as aws};
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
@@ -205,36 +189,6 @@ async fn a_rotated_secret_is_picked_up_after_the_cache_ttl_or_invalidate() {
 // ---------------------------------------------------------------------------------------------
 // DynamoDB run log
 // ---------------------------------------------------------------------------------------------
-
-/// Creates a run log table as template.yaml declares it and returns its name.
-async fn create_table(sdk: &aws_config::SdkConfig) -> String {
-    let table = unique("runs");
-    let client = aws_sdk_dynamodb::Client::new(sdk);
-    let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build();
-    let attr =
-        |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build();
-    client
-        .create_table()
-        .table_name(&table)
-        .key_schema(key("pk", KeyType::Hash).expect("key"))
-        .key_schema(key("sk", KeyType::Range).expect("key"))
-        .attribute_definitions(attr("pk").expect("attribute"))
-        .attribute_definitions(attr("sk").expect("attribute"))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create the run log table in moto");
-    client
-        .update_time_to_live()
-        .table_name(&table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder().attribute_name("expires_at").enabled(true).build().expect("ttl"),
-        )
-        .send()
-        .await
-        .expect("enable TTL");
-    table
-}
 
 async fn dynamo_log(sdk: &aws_config::SdkConfig) -> (DynamoRunLog, String) {
     let table = create_table(sdk).await;

@@ -28,10 +28,15 @@ pub struct QueueError {
 }
 
 impl Handoff {
-    /// The handoff the configuration asks for.
+    /// The handoff the configuration asks for. The SQS client is built once per container, so its
+    /// connections are reused from one delivery to the next.
     pub fn from_deps(deps: &app::Deps) -> Handoff {
+        static CLIENT: std::sync::OnceLock<aws_sdk_sqs::Client> = std::sync::OnceLock::new();
         match (&deps.config.hire_queue_url, &deps.aws) {
-            (Some(url), Some(aws)) => Handoff::Sqs { client: aws_sdk_sqs::Client::new(aws), queue_url: url.clone() },
+            (Some(url), Some(aws)) => Handoff::Sqs {
+                client: CLIENT.get_or_init(|| aws_sdk_sqs::Client::new(aws)).clone(),
+                queue_url: url.clone(),
+            },
             _ => Handoff::Inline,
         }
     }
