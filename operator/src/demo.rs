@@ -63,12 +63,28 @@ pub async fn run() -> Result<bool, String> {
     println!("\nVendors verified: {} of 5 ({})", vendors_ok.len(), vendors_ok.join(", "));
 
     let hired = hire(&sb, &deps).await?;
-    println!("\nThe other jobs (Lessonly, Litmos, The Org) arrive with their own issues.\n");
+    let synced = lessonly(&deps).await?;
+    println!("\nThe other jobs (Litmos, The Org) arrive with their own issues.\n");
 
-    let runs = deps.runlog.latest_runs(None, functions::ALL.len() + 1).await.map_err(|e| e.to_string())?;
+    let runs = deps.runlog.latest_runs(None, functions::ALL.len() + 3).await.map_err(|e| e.to_string())?;
     println!("Recorded in the run log (see them again with `hrctl runs`):");
     print!("{}", print::runs_table(&runs));
-    Ok(all_ok && vendors_ok.len() == 5 && hired)
+    Ok(all_ok && vendors_ok.len() == 5 && hired && synced)
+}
+
+/// Runs the Namely → Lessonly sync with the default settings, then again to show it has nothing
+/// left to do. `Ok(false)` when the sync did not succeed.
+async fn lessonly(deps: &app::Deps) -> Result<bool, String> {
+    use lessonly_sync::settings::LessonlySettings;
+    let settings = LessonlySettings::from_lookup(|_| None).map_err(|e| e.to_string())?;
+    println!("\nNamely -> Lessonly: the nightly user sync, run now (groups from Department):");
+    let event = serde_json::json!({"action": "sync", "trigger": "manual"});
+    let first = lessonly_sync::handle_with(deps, &settings, event.clone()).await.map_err(|e| e.to_string())?;
+    print!("{}", print::sync_summary(lessonly_sync::FUNCTION, &first));
+    let second = lessonly_sync::handle_with(deps, &settings, event).await.map_err(|e| e.to_string())?;
+    println!("Run again with nothing changed in Namely:");
+    print!("{}", print::sync_summary(lessonly_sync::FUNCTION, &second));
+    Ok(first["status"] == "succeeded" && second["status"] == "succeeded")
 }
 
 /// Plays a signed Lever `candidateHired` delivery into the webhook, as Lever would send it, and

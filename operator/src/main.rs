@@ -6,10 +6,14 @@ mod functions;
 mod print;
 
 use clap::{Parser, Subcommand};
+use platform::RunStatus;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hrctl", about = "Operate the HR integration bundle: verify, runs, history, invoke, demo")]
+#[command(
+    name = "hrctl",
+    about = "Operate the HR integration bundle: verify, sync, status, runs, history, invoke, demo"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,6 +52,15 @@ enum Command {
         #[arg(long, default_value = r#"{"action": "verify"}"#)]
         event: String,
     },
+    /// Runs a function's job now (`--dry-run` plans it and writes nothing) and prints what it did.
+    Sync {
+        /// lessonly-sync, litmos-sync, theorg-import, or lever-hire-webhook (its retry sweep).
+        function: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Each job's last completed sync with its timestamp and counts, and its last failure if later.
+    Status,
     /// Starts the sandbox vendor APIs with a seeded tenant and runs every job against them,
     /// recording runs in the embedded run log. Needs no account and no AWS.
     Demo,
@@ -103,6 +116,27 @@ async fn run(command: Command, deps: &app::Deps) -> Result<bool, String> {
                 serde_json::from_str(&event).map_err(|e| format!("--event is not valid JSON: {e}"))?;
             let answer = functions::invoke(name, deps, payload).await.map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
+            Ok(true)
+        }
+        Command::Sync { function, dry_run } => {
+            let name = functions::select(Some(&function))?[0];
+            let event = serde_json::json!({"action": "sync", "trigger": "manual", "dry_run": dry_run});
+            let answer = functions::invoke(name, deps, event).await.map_err(|e| e.to_string())?;
+            print!("{}", print::sync_summary(name, &answer));
+            Ok(answer["status"] != "failed")
+        }
+        Command::Status => {
+            let mut rows = Vec::new();
+            for job in functions::ALL {
+                let runs = deps.runlog.latest_runs(Some(job), 50).await.map_err(|e| e.to_string())?;
+                let completed = runs.iter().find(|r| matches!(r.status, RunStatus::Succeeded | RunStatus::Partial));
+                let failed = runs
+                    .iter()
+                    .find(|r| r.status == RunStatus::Failed)
+                    .filter(|f| completed.is_none_or(|c| f.started_at > c.started_at));
+                rows.push((job, completed.cloned(), failed.cloned()));
+            }
+            print!("{}", print::status_table(&rows));
             Ok(true)
         }
         Command::Demo => demo::run().await,

@@ -54,3 +54,76 @@ pub fn history(job: &str, record: &str, outcomes: &[Outcome]) -> String {
     }
     out
 }
+
+/// A sync's answer for people: status and counts, then the plan (dry run) or the changes, then warnings.
+pub fn sync_summary(function: &str, answer: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let status = answer["status"].as_str().unwrap_or("?");
+    let _ = write!(out, "{function}: {status}");
+    if let Some(run_id) = answer["run_id"].as_str() {
+        let _ = write!(out, " (run {run_id})");
+    }
+    if let Some(counts) = answer["counts"].as_object() {
+        let n = |k: &str| counts.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let _ = write!(
+            out,
+            ": {} created, {} updated, {} unchanged, {} skipped, {} failed",
+            n("created"),
+            n("updated"),
+            n("unchanged"),
+            n("skipped"),
+            n("failed")
+        );
+    }
+    out.push('\n');
+    for key in ["error", "message", "reason"] {
+        if let Some(text) = answer[key].as_str() {
+            let _ = writeln!(out, "  {text}");
+        }
+    }
+    if answer["dry_run"] == true {
+        let _ = writeln!(out, "Dry run: nothing was written. The plan ({} writes):", answer["writes"]);
+        for line in answer["plan"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_str) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    for change in
+        answer["changes"].as_array().into_iter().flatten().chain(answer["outcomes"].as_array().into_iter().flatten())
+    {
+        let label = change["label"].as_str().or(change["namely_id"].as_str()).or(change["opportunity_id"].as_str());
+        let _ = writeln!(
+            out,
+            "  {:<9} {}  {}",
+            change["action"].as_str().unwrap_or(""),
+            label.unwrap_or(""),
+            change["detail"].as_str().unwrap_or("")
+        );
+    }
+    for warning in answer["warnings"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_str) {
+        let _ = writeln!(out, "  warning: {warning}");
+    }
+    out
+}
+
+/// For each job, its last completed run and, when later, its last failed one.
+pub fn status_table(jobs: &[(&str, Option<Run>, Option<Run>)]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{:<20}  {:<23}  {:<9}  DETAIL", "JOB", "LAST COMPLETED", "STATUS");
+    for (job, completed, failed) in jobs {
+        match completed {
+            Some(run) => {
+                let ended = run.ended_at.map(time).unwrap_or_else(|| "-".into());
+                let _ = writeln!(out, "{job:<20}  {ended:<23}  {:<9}  {}", run.status, run.counts);
+            }
+            None => {
+                let _ = writeln!(out, "{job:<20}  {:<23}  {:<9}  no completed run yet", "-", "-");
+            }
+        }
+        if let Some(run) = failed {
+            let ended = run.ended_at.map(time).unwrap_or_else(|| "-".into());
+            let message = run.message.as_deref().unwrap_or("");
+            let _ = writeln!(out, "{:<20}  last failed {ended}: {message}", "");
+        }
+    }
+    out
+}

@@ -97,3 +97,32 @@ fn an_expiring_namely_token_is_a_warning_on_the_terminal_and_never_shows_the_tok
     assert!(String::from_utf8_lossy(&verify.stdout).contains("could not reach"), "{}", text(&verify));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_plans_with_dry_run_then_syncs_and_status_shows_the_last_completed_sync() {
+    let sb = sandbox::Sandbox::start(sandbox::Tenant::small()).await.expect("sandbox");
+    let dir = temp_dir();
+    let env: Vec<(String, String)> = sb.env_vars();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let plan = hrctl(&dir, &["sync", "lessonly-sync", "--dry-run"], &env);
+    let out = text(&plan);
+    assert!(plan.status.success(), "{out}");
+    assert!(out.contains("Dry run: nothing was written") && out.contains("  create "), "{out}");
+    assert!(sb.lessonly.requests().iter().all(|r| r.method == "GET"), "the dry run wrote to Lessonly");
+
+    let status = hrctl(&dir, &["status"], &env);
+    assert!(text(&status).contains("no completed run yet"), "{}", text(&status));
+
+    let sync = hrctl(&dir, &["sync", "lessonly-sync"], &env);
+    let out = text(&sync);
+    assert!(sync.status.success(), "{out}");
+    assert!(out.contains("lessonly-sync: succeeded") && out.contains("created"), "{out}");
+
+    let status = hrctl(&dir, &["status"], &env);
+    let out = text(&status);
+    let row = out.lines().find(|l| l.starts_with("lessonly-sync")).unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains("UTC") && row.contains("succeeded") && row.contains("created"), "{row}");
+    assert!(!out.contains(&sb.credentials.lessonly_api_key), "a key was printed");
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -126,7 +126,7 @@ async fn a_rotated_key_is_used_once_the_cache_expires() {
 async fn sync_is_refused_clearly_until_its_job_exists() {
     let sb = Sandbox::start(Tenant::small()).await.expect("sandbox");
     let (deps, dir) = deps(&sb, &[]);
-    let err = invoke("lessonly-sync", &deps, json!({"action": "sync", "trigger": "schedule"})).await.unwrap_err();
+    let err = invoke("theorg-import", &deps, json!({"action": "sync", "trigger": "schedule"})).await.unwrap_err();
     assert_eq!(err.kind(), "NotAvailable");
     assert!(err.to_string().contains("verify"), "{err}");
     let err = invoke("litmos-sync", &deps, json!({"hello": "world"})).await.unwrap_err();

@@ -156,6 +156,18 @@ async fn every_function_verifies_its_connections_under_the_lambda_emulator() {
     );
     assert!(!report.to_string().contains(&sb.credentials.lessonly_api_key), "the report leaked the Lessonly key");
 
+    // The Lessonly sync runs under the emulator too: a dry run plans, the sync applies, and a second
+    // sync finds nothing to do.
+    let plan = watch.invoke("lessonly-sync", json!({"action": "sync", "dry_run": true})).await;
+    assert_eq!(plan["dry_run"], true, "{plan}");
+    let planned = plan["counts"]["created"].as_u64().unwrap_or(0);
+    assert!(planned > 0, "{plan}");
+    let synced = watch.invoke("lessonly-sync", json!({"action": "sync", "trigger": "manual"})).await;
+    assert_eq!(synced["status"], "succeeded", "{synced}");
+    assert_eq!(synced["counts"]["created"].as_u64(), Some(planned), "{synced}");
+    let again = watch.invoke("lessonly-sync", json!({"action": "sync"})).await;
+    assert_eq!((again["counts"]["created"].as_u64(), again["counts"]["updated"].as_u64()), (Some(0), Some(0)));
+
     // An event the function does not understand is an error that says what to send.
     let url = format!("http://127.0.0.1:{}/2015-03-31/functions/theorg-import/invocations", watch.port);
     let body = reqwest::Client::new()

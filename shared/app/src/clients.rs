@@ -67,9 +67,11 @@ impl Clients {
 
     pub async fn namely(&self, deps: &Deps) -> Result<NamelyClient, Error> {
         let secret = deps.secrets.namely().await?;
-        let url = deps.config.namely_url_for(&secret.company);
+        // What admins paste varies (`acme`, `acme.namely.com`, `https://acme.namely.com/`).
+        let company = connectors::namely::normalize_company(&secret.company)?;
+        let url = deps.config.namely_url_for(&company);
         self.namely.get_or_build(fingerprint(&[secret.token.expose(), &url]), || {
-            let mut config = NamelyConfig::new(secret.company.clone(), secret.token.clone());
+            let mut config = NamelyConfig::new(company.clone(), secret.token.clone());
             config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.namely);
             config.base_url = url.clone();
             NamelyClient::new(config)

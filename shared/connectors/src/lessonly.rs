@@ -247,6 +247,9 @@ pub struct UserInput {
     /// Manager name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manager_name: Option<String>,
+    /// Mobile phone (v1.1 reads it back; writing it is accepted but not in the published docs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile_phone_number: Option<String>,
     /// `"false"` to suppress the welcome email (create only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify: Option<String>,
@@ -501,6 +504,11 @@ impl LessonlyClient {
         let request = Request::put(format!("/v1/groups/{group_id}"))
             .json_value(serde_json::to_value(change).unwrap_or(Value::Null));
         self.core.no_content(request).await
+    }
+
+    /// Restore an archived group.
+    pub async fn restore_group(&self, group_id: i64) -> Result<()> {
+        self.core.no_content(Request::put(format!("/v1/groups/{group_id}/restore"))).await
     }
 
     /// A user's groups.

@@ -581,6 +581,63 @@ pub fn field_key_by_label<'a>(fields: &'a [ProfileField], label: &str) -> Option
         .map(|f| f.name.as_str())
 }
 
+/// The reference data that turns a profile's ids into names: groups with their types, job titles
+/// and job tiers. Read once per sync with [`NamelyClient::directory`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Directory {
+    /// Every group (departments, office locations, custom) and the group types.
+    pub groups: GroupsListing,
+    /// Every job title, each under its tier (`parent_id`).
+    pub job_titles: Vec<JobTitle>,
+    /// Every job tier.
+    pub job_tiers: Vec<JobTier>,
+}
+
+impl Directory {
+    /// The title of the profile's group whose group type is `kind` (`department`, `office location`).
+    /// Group-type titles vary by tenant ("Department", "Departments"), so the type's `type` decides,
+    /// then its title, then the group's own `type` text.
+    fn group_of_kind(&self, profile: &Profile, kind: &str) -> Option<String> {
+        let wanted = |text: &str| {
+            let text = text.to_lowercase();
+            text == kind || text.trim_end_matches('s') == kind
+        };
+        let type_ids: Vec<&str> = self
+            .groups
+            .group_types
+            .iter()
+            .filter(|t| t.kind.as_deref().is_some_and(wanted) || t.title.as_deref().is_some_and(wanted))
+            .map(|t| t.id.as_str())
+            .collect();
+        profile.group_ids().into_iter().find_map(|id| {
+            let group = self.groups.groups.iter().find(|g| g.id == id)?;
+            let by_type =
+                group.links.as_ref().and_then(|l| l.group_type.as_deref()).is_some_and(|t| type_ids.contains(&t));
+            let by_text = group.group_type.as_deref().is_some_and(wanted);
+            (by_type || by_text).then(|| group.title.clone()).flatten()
+        })
+    }
+
+    /// The profile's department (its group of the department type).
+    pub fn department(&self, profile: &Profile) -> Option<String> {
+        self.group_of_kind(profile, "department")
+    }
+
+    /// The profile's office location (its group of the office location type).
+    pub fn office(&self, profile: &Profile) -> Option<String> {
+        self.group_of_kind(profile, "office location")
+    }
+
+    /// The job tier of the profile's job title (the title's parent).
+    pub fn job_tier(&self, profile: &Profile) -> Option<String> {
+        let title_id = profile.job_title.as_ref()?.id.as_deref()?;
+        let title = self.job_titles.iter().find(|t| t.id == title_id)?;
+        let tier_id =
+            title.parent_id.clone().or_else(|| title.links.as_ref()?.get("job_tier")?.as_str().map(str::to_string))?;
+        self.job_tiers.iter().find(|t| t.id == tier_id)?.title.clone()
+    }
+}
+
 #[derive(Deserialize)]
 struct ProfilesEnvelope {
     #[serde(default, deserialize_with = "lenient::vec_or_null")]
@@ -769,6 +826,13 @@ impl NamelyClient {
             },
             cause: "Namely answered 2xx without `files[0].id`".into(),
         })
+    }
+
+    /// Groups, group types, job titles and job tiers, read together.
+    pub async fn directory(&self) -> Result<Directory> {
+        let (groups, job_titles, job_tiers) =
+            tokio::join!(self.list_groups(), self.list_job_titles(), self.list_job_tiers());
+        Ok(Directory { groups: groups?, job_titles: job_titles?, job_tiers: job_tiers? })
     }
 
     /// Every job title.

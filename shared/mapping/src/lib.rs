@@ -4,4 +4,5 @@
 //! so it can be read and changed without touching any connector.
 
 pub mod hire;
+pub mod lessonly;
 pub mod names;

@@ -77,7 +77,7 @@ pub struct NamelySecret {
 }
 
 /// How many days before a Namely token's `expires_on` the functions start warning.
-pub const NAMELY_EXPIRY_WARNING_DAYS: i64 = 14;
+pub const NAMELY_EXPIRY_WARNING_DAYS: i64 = 30;
 
 impl NamelySecret {
     /// A warning for the admin when the token expires within [`NAMELY_EXPIRY_WARNING_DAYS`].
@@ -403,7 +403,7 @@ mod tests {
     }
 
     #[test]
-    fn namely_expiry_warns_two_weeks_ahead() {
+    fn namely_expiry_warns_thirty_days_ahead() {
         let secret = |d: &str| NamelySecret {
             company: "acme".into(),
             token: Secret::new("t"),
@@ -412,6 +412,7 @@ mod tests {
         let today: NaiveDate = "2026-11-23".parse().unwrap();
         assert!(secret("2027-01-01").expiry_warning(today).is_none());
         assert!(secret("2026-12-01").expiry_warning(today).unwrap().contains("8 days"));
+        assert!(secret("2026-12-20").expiry_warning(today).unwrap().contains("27 days"));
         assert!(secret("2026-11-01").expiry_warning(today).unwrap().contains("expired"));
     }
 }

@@ -372,6 +372,14 @@ impl Vendor for Lessonly {
                 let g = g.clone();
                 Resp::json(200, &Self::group_json(&d, &g, "update_group"))
             }
+            ("PUT", ["v1", "groups", id, op @ ("archive" | "restore")]) => {
+                let Some(g) = d.groups.iter_mut().find(|g| Some(g.id) == id_of(id)) else {
+                    return error(404, "Group not found");
+                };
+                g.archived_at = (*op == "archive").then(|| chrono::Utc::now().to_rfc3339());
+                let g = g.clone();
+                Resp::json(200, &Self::group_json(&d, &g, &format!("{op}_group")))
+            }
             _ => error(404, "Not Found"),
         }
     }
