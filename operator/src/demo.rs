@@ -64,12 +64,39 @@ pub async fn run() -> Result<bool, String> {
 
     let hired = hire(&sb, &deps).await?;
     let synced = lessonly(&deps).await?;
-    println!("\nThe other jobs (Litmos, The Org) arrive with their own issues.\n");
+    let learners = litmos(&deps).await?;
+    let roles = theorg(&deps).await?;
+    println!();
 
-    let runs = deps.runlog.latest_runs(None, functions::ALL.len() + 3).await.map_err(|e| e.to_string())?;
+    let runs = deps.runlog.latest_runs(None, functions::ALL.len() + 5).await.map_err(|e| e.to_string())?;
     println!("Recorded in the run log (see them again with `hrctl runs`):");
     print!("{}", print::runs_table(&runs));
-    Ok(all_ok && vendors_ok.len() == 5 && hired && synced)
+    Ok(all_ok && vendors_ok.len() == 5 && hired && synced && learners && roles)
+}
+
+/// Imports Lever's open roles into The Org (the "Import" button).
+async fn theorg(deps: &app::Deps) -> Result<bool, String> {
+    use theorg_import::settings::TheOrgSettings;
+    let settings = TheOrgSettings::from_lookup(|_| None).map_err(|e| e.to_string())?;
+    println!("\nLever -> The Org: open roles (published and internal postings) imported:");
+    let event = serde_json::json!({"action": "sync", "trigger": "manual"});
+    let answer = theorg_import::handle_with(deps, &settings, event).await.map_err(|e| e.to_string())?;
+    print!("{}", print::sync_summary(theorg_import::FUNCTION, &answer));
+    Ok(answer["status"] == "succeeded")
+}
+
+/// Runs the Namely → Litmos sync ("Sync Namely Data Now") and points at its sync log.
+async fn litmos(deps: &app::Deps) -> Result<bool, String> {
+    use litmos_sync::settings::LitmosSettings;
+    let settings = LitmosSettings::from_lookup(|_| None).map_err(|e| e.to_string())?;
+    println!("\nNamely -> Litmos: employees with \"Litmos Activated\" = Yes become learners:");
+    let event = serde_json::json!({"action": "sync", "trigger": "manual"});
+    let answer = litmos_sync::handle_with(deps, &settings, event).await.map_err(|e| e.to_string())?;
+    print!("{}", print::sync_summary(litmos_sync::FUNCTION, &answer));
+    if let Some(run_id) = answer["run_id"].as_str() {
+        println!("  Download its sync log: `hrctl export --run {run_id} --output sync-log.csv`");
+    }
+    Ok(answer["status"] == "succeeded")
 }
 
 /// Runs the Namely → Lessonly sync with the default settings, then again to show it has nothing

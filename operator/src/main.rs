@@ -61,6 +61,17 @@ enum Command {
     },
     /// Each job's last completed sync with its timestamp and counts, and its last failure if later.
     Status,
+    /// A run's sync log as CSV: every record, what happened, which fields changed (old → new).
+    Export {
+        /// The run id (see `hrctl runs`); the latest run of `--job` when omitted.
+        #[arg(long)]
+        run: Option<String>,
+        #[arg(long, default_value = "litmos-sync")]
+        job: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Starts the sandbox vendor APIs with a seeded tenant and runs every job against them,
     /// recording runs in the embedded run log. Needs no account and no AWS.
     Demo,
@@ -137,6 +148,32 @@ async fn run(command: Command, deps: &app::Deps) -> Result<bool, String> {
                 rows.push((job, completed.cloned(), failed.cloned()));
             }
             print!("{}", print::status_table(&rows));
+            Ok(true)
+        }
+        Command::Export { run, job, output } => {
+            let run_id = match run {
+                Some(id) => id,
+                None => deps
+                    .runlog
+                    .latest_runs(Some(&job), 1)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .first()
+                    .map(|r| r.run_id.clone())
+                    .ok_or_else(|| format!("no run of {job} is recorded yet"))?,
+            };
+            let outcomes = deps.runlog.run_outcomes(&run_id).await.map_err(|e| e.to_string())?;
+            if outcomes.is_empty() && deps.runlog.run(&run_id).await.map_err(|e| e.to_string())?.is_none() {
+                return Err(format!("no run {run_id} in the run log (see `hrctl runs`)"));
+            }
+            let csv = print::outcomes_csv(&outcomes);
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, csv).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+                    eprintln!("wrote {} records of run {run_id} to {}", outcomes.len(), path.display());
+                }
+                None => print!("{csv}"),
+            }
             Ok(true)
         }
         Command::Demo => demo::run().await,

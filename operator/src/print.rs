@@ -90,7 +90,11 @@ pub fn sync_summary(function: &str, answer: &serde_json::Value) -> String {
     for change in
         answer["changes"].as_array().into_iter().flatten().chain(answer["outcomes"].as_array().into_iter().flatten())
     {
-        let label = change["label"].as_str().or(change["namely_id"].as_str()).or(change["opportunity_id"].as_str());
+        let label = change["label"]
+            .as_str()
+            .or(change["namely_id"].as_str())
+            .or(change["opportunity_id"].as_str())
+            .or(change["posting_id"].as_str());
         let _ = writeln!(
             out,
             "  {:<9} {}  {}",
@@ -126,4 +130,46 @@ pub fn status_table(jobs: &[(&str, Option<Run>, Option<Run>)]) -> String {
         }
     }
     out
+}
+
+/// One CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// A run's sync log as CSV: one line per record, what happened and which fields changed.
+pub fn outcomes_csv(outcomes: &[Outcome]) -> String {
+    let mut out = String::from("time,job,run_id,record_id,record,action,detail\n");
+    for o in outcomes {
+        let row = [
+            o.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            o.job.clone(),
+            o.run_id.clone(),
+            o.record_id.clone(),
+            o.label.clone().unwrap_or_default(),
+            o.action.to_string(),
+            o.detail.clone().unwrap_or_default(),
+        ];
+        let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, b"), "\"a, b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
 }

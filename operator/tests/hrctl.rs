@@ -126,3 +126,40 @@ async fn sync_plans_with_dry_run_then_syncs_and_status_shows_the_last_completed_
     assert!(!out.contains(&sb.credentials.lessonly_api_key), "a key was printed");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_litmos_run_exports_as_a_csv_sync_log_of_every_employee() {
+    let sb = sandbox::Sandbox::start(sandbox::Tenant::small()).await.expect("sandbox");
+    let dir = temp_dir();
+    let env: Vec<(String, String)> = sb.env_vars();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let sync = hrctl(&dir, &["sync", "litmos-sync"], &env);
+    assert!(sync.status.success(), "{}", text(&sync));
+    // One employee moves office: the next run's log names the field, old and new.
+    let key = sb.namely_data().litmos_field_key;
+    let mover = sb
+        .namely_data()
+        .profiles
+        .into_iter()
+        .find(|p| p[key.as_str()] == "Yes" && p["user_status"] == "active" && p["email"] != "")
+        .expect("an opted-in employee");
+    let id = mover["id"].as_str().unwrap().to_string();
+    sb.with_namely(|d| d.profile_mut(&id).unwrap()["office"]["city"] = serde_json::json!("Springfield, IL"));
+    assert!(hrctl(&dir, &["sync", "litmos-sync"], &env).status.success());
+
+    let file = dir.join("sync-log.csv");
+    let export = hrctl(&dir, &["export", "--job", "litmos-sync", "--output", file.to_str().unwrap()], &env);
+    assert!(export.status.success(), "{}", text(&export));
+    let csv = std::fs::read_to_string(&file).expect("the CSV file");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "time,job,run_id,record_id,record,action,detail");
+    assert_eq!(lines.len() - 1, sb.namely_data().profiles.len(), "one line per employee:\n{csv}");
+    let moved = lines.iter().find(|l| l.contains(&id)).expect("the mover's line");
+    assert!(moved.contains(",updated,") && moved.contains("City") && moved.contains("\""), "{moved}");
+    assert!(moved.contains("Springfield, IL"), "{moved}");
+    assert!(!csv.contains(&sb.credentials.litmos_api_key) && !csv.contains(&sb.credentials.namely_token));
+
+    let unknown = hrctl(&dir, &["export", "--run", "no-such-run"], &env);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    std::fs::remove_dir_all(dir).ok();
+}

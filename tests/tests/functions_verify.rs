@@ -123,12 +123,16 @@ async fn a_rotated_key_is_used_once_the_cache_expires() {
 }
 
 #[tokio::test]
-async fn sync_is_refused_clearly_until_its_job_exists() {
+async fn unknown_events_are_refused_with_what_to_send() {
     let sb = Sandbox::start(Tenant::small()).await.expect("sandbox");
     let (deps, dir) = deps(&sb, &[]);
-    let err = invoke("theorg-import", &deps, json!({"action": "sync", "trigger": "schedule"})).await.unwrap_err();
-    assert_eq!(err.kind(), "NotAvailable");
-    assert!(err.to_string().contains("verify"), "{err}");
+    for function in ["lessonly-sync", "litmos-sync", "theorg-import"] {
+        let err = invoke(function, &deps, json!({"action": "explode"})).await.unwrap_err();
+        assert_eq!(err.kind(), "BadEvent", "{function}: {err}");
+        assert!(err.to_string().contains("verify") && err.to_string().contains("sync"), "{err}");
+        let err = invoke(function, &deps, json!({"action": "sync", "trigger": "sometimes"})).await.unwrap_err();
+        assert!(err.to_string().contains("sometimes"), "{err}");
+    }
     let err = invoke("litmos-sync", &deps, json!({"hello": "world"})).await.unwrap_err();
     assert_eq!(err.kind(), "BadEvent", "{err}");
 

@@ -168,6 +168,22 @@ async fn every_function_verifies_its_connections_under_the_lambda_emulator() {
     let again = watch.invoke("lessonly-sync", json!({"action": "sync"})).await;
     assert_eq!((again["counts"]["created"].as_u64(), again["counts"]["updated"].as_u64()), (Some(0), Some(0)));
 
+    // And the Litmos sync: opted-in employees become learners; a re-run writes nothing.
+    let litmos = watch.invoke("litmos-sync", json!({"action": "sync", "trigger": "manual"})).await;
+    assert_eq!(litmos["status"], "succeeded", "{litmos}");
+    assert!(litmos["counts"]["created"].as_u64().unwrap_or(0) > 0, "{litmos}");
+    let writes = sb.litmos.requests().iter().filter(|r| r.method != "GET").count();
+    let again = watch.invoke("litmos-sync", json!({"action": "sync"})).await;
+    assert_eq!(again["status"], "succeeded", "{again}");
+    assert_eq!(sb.litmos.requests().iter().filter(|r| r.method != "GET").count(), writes);
+
+    // And The Org import: the open roles are published; a re-import publishes nothing.
+    let import = watch.invoke("theorg-import", json!({"action": "sync", "trigger": "manual"})).await;
+    assert_eq!(import["status"], "succeeded", "{import}");
+    assert!(import["roles"]["added"].as_u64().unwrap_or(0) > 0, "{import}");
+    let again = watch.invoke("theorg-import", json!({"action": "sync"})).await;
+    assert_eq!(again["roles"]["added"].as_u64().unwrap_or(9) + again["roles"]["updated"].as_u64().unwrap_or(9), 0);
+
     // An event the function does not understand is an error that says what to send.
     let url = format!("http://127.0.0.1:{}/2015-03-31/functions/theorg-import/invocations", watch.port);
     let body = reqwest::Client::new()

@@ -257,3 +257,26 @@ async fn one_run_at_a_time_and_the_first_set_up_sync_happens_once() {
     assert_eq!(blocked["status"], "already running", "{blocked}");
     h.runlog.release("lessonly-sync:run").await.unwrap();
 }
+
+#[tokio::test]
+async fn a_namely_token_expiring_within_30_days_is_a_warning_in_the_run_log() {
+    let soon = (chrono::Utc::now().date_naive() + chrono::Duration::days(20)).to_string();
+    let later = (chrono::Utc::now().date_naive() + chrono::Duration::days(45)).to_string();
+    for (expires, warned) in [(soon, true), (later, false)] {
+        let mut h = harness(5, &[]).await;
+        let secret = json!({"company": h.sb.credentials.namely_company, "token": h.sb.credentials.namely_token,
+                            "expires_on": expires});
+        let mut env: HashMap<String, String> =
+            e2e::sandbox_env(&h.sb, &h.dir.join("runs.sqlite3")).into_iter().collect();
+        env.insert("NAMELY_SECRET_JSON".into(), secret.to_string());
+        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
+        h.deps = Deps::new(config, secrets, h.runlog.clone());
+        let summary = h.sync(json!({"action": "sync"})).await;
+        assert_eq!(summary["status"], "succeeded", "{summary}");
+        let run = h.runlog.latest_runs(Some("lessonly-sync"), 1).await.unwrap().remove(0);
+        let message = run.message.unwrap_or_default();
+        assert_eq!(message.contains(&format!("expires on {expires}")), warned, "{expires}: {message}");
+        assert!(!message.contains(&h.sb.credentials.namely_token), "the token leaked");
+    }
+}

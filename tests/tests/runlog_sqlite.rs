@@ -147,3 +147,29 @@ fn an_unopenable_path_names_the_file() {
     assert!(err.to_string().contains("is-a-dir"), "{err}");
     assert!(!err.is_retryable());
 }
+
+#[tokio::test]
+async fn a_sharded_map_round_trips_through_checkpoints_and_writes_only_changed_shards() {
+    use platform::runlog::ShardedMap;
+    let dir = TempDir::new();
+    let log = open(&dir.store_path());
+    let mut map: ShardedMap<String> = ShardedMap::load(&log, "links").await.unwrap();
+    assert!(map.all().is_empty());
+    for i in 0..200 {
+        map.set(&format!("{i:x}-id"), format!("value-{i}"));
+    }
+    map.flush(&log).await.unwrap();
+    let mut again: ShardedMap<String> = ShardedMap::load(&log, "links").await.unwrap();
+    assert_eq!(again.all().len(), 200);
+    assert_eq!(again.get("a-id").map(String::as_str), Some("value-10"));
+    again.remove("a-id");
+    again.set("b-id", "changed".into());
+    again.flush(&log).await.unwrap();
+    let third: ShardedMap<String> = ShardedMap::load(&log, "links").await.unwrap();
+    assert_eq!(third.get("a-id"), None);
+    assert_eq!(third.get("b-id").map(String::as_str), Some("changed"));
+    assert_eq!(third.all().len(), 199);
+    // Another map name is another map.
+    let other: ShardedMap<String> = ShardedMap::load(&log, "roles").await.unwrap();
+    assert!(other.all().is_empty());
+}

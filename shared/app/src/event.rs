@@ -8,13 +8,6 @@ use serde::Deserialize;
 pub enum OperatorEvent {
     /// Check every vendor connection the function uses and report what is wrong.
     Verify,
-    /// Run the function's job. Jobs arrive with their own issues; until then this is refused clearly.
-    Sync {
-        #[serde(default)]
-        trigger: Option<String>,
-        #[serde(default)]
-        dry_run: bool,
-    },
 }
 
 /// Why an event could not be understood, with what to send instead.
@@ -43,12 +36,10 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn parses_verify_and_sync() {
+    fn parses_verify() {
         assert_eq!(OperatorEvent::parse(&json!({"action": "verify"})).unwrap(), OperatorEvent::Verify);
-        assert_eq!(
-            OperatorEvent::parse(&json!({"action": "sync", "trigger": "schedule"})).unwrap(),
-            OperatorEvent::Sync { trigger: Some("schedule".into()), dry_run: false }
-        );
+        // Each function reads its own `sync` event; here it is not understood.
+        assert!(OperatorEvent::parse(&json!({"action": "sync"})).is_err());
     }
 
     #[test]

@@ -40,8 +40,6 @@ pub enum Error {
     Vendor(#[from] connectors::Error),
     #[error(transparent)]
     BadEvent(#[from] BadEvent),
-    #[error("{function} cannot run '{action}' in this release: only {{\"action\": \"verify\"}} is available until its job is implemented")]
-    NotAvailable { function: String, action: String },
 }
 
 impl Error {
@@ -53,7 +51,6 @@ impl Error {
             Error::RunLog(_) => "RunLogError",
             Error::Vendor(_) => "VendorError",
             Error::BadEvent(_) => "BadEvent",
-            Error::NotAvailable { .. } => "NotAvailable",
         }
     }
 }
@@ -148,9 +145,6 @@ pub async fn handle_operator_event(
             let report = verify(deps, function, connections, Trigger::Manual).await;
             tracing::info!(function, ok = report.ok, "verification finished");
             Ok(serde_json::to_value(&report).unwrap_or(Value::Null))
-        }
-        OperatorEvent::Sync { .. } => {
-            Err(Error::NotAvailable { function: function.to_string(), action: "sync".into() })
         }
     }
 }

@@ -5,4 +5,6 @@
 
 pub mod hire;
 pub mod lessonly;
+pub mod litmos;
 pub mod names;
+pub mod theorg;

@@ -3,9 +3,11 @@
 //! ([`SqliteRunLog`]), so local runs and the demo need no account.
 
 mod dynamo;
+mod sharded;
 mod sqlite;
 
 pub use dynamo::DynamoRunLog;
+pub use sharded::ShardedMap;
 pub use sqlite::SqliteRunLog;
 
 use crate::config::Config;
