@@ -8,9 +8,8 @@
 pub mod settings;
 pub mod sync;
 
-use app::{BadEvent, Connection, Deps};
-use platform::{RunStatus, Trigger};
-use serde::Deserialize;
+use app::{Connection, Deps, SyncEvent};
+use platform::RunStatus;
 use serde_json::{json, Value};
 use settings::LessonlySettings;
 use sync::SyncOptions;
@@ -21,20 +20,6 @@ pub const FUNCTION: &str = "lessonly-sync";
 /// The vendor connections this function uses.
 pub const CONNECTIONS: &[Connection] = &[Connection::Namely, Connection::Lessonly];
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-enum LessonlyEvent {
-    Sync {
-        #[serde(default)]
-        trigger: Option<String>,
-        #[serde(default)]
-        dry_run: bool,
-        /// Sync only when no sync has completed yet (the schedule that stands in for "right after set-up").
-        #[serde(default)]
-        initial: bool,
-    },
-}
-
 /// Handles one direct invocation with the settings from the environment.
 pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
     let settings = LessonlySettings::from_env()?;
@@ -43,23 +28,11 @@ pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
 
 /// Handles one direct invocation with the given settings.
 pub async fn handle_with(deps: &Deps, settings: &LessonlySettings, payload: Value) -> Result<Value, app::Error> {
-    let Ok(LessonlyEvent::Sync { trigger, dry_run, initial }) =
-        serde_json::from_value::<LessonlyEvent>(payload.clone())
-    else {
-        return match app::handle_operator_event(deps, FUNCTION, CONNECTIONS, payload).await {
-            Err(app::Error::BadEvent(_)) => Err(BadEvent::new(
-                "send {\"action\": \"verify\"} or {\"action\": \"sync\"} (optionally \"dry_run\": true)",
-            )
-            .into()),
-            other => other,
-        };
+    let event = match SyncEvent::parse(&payload) {
+        Some(event) => event?,
+        None => return app::handle_operator_event(deps, FUNCTION, CONNECTIONS, payload).await,
     };
-    let trigger = match trigger.as_deref() {
-        Some("schedule") => Trigger::Schedule,
-        None | Some("manual") => Trigger::Manual,
-        Some(other) => return Err(BadEvent::new(format!("unknown trigger '{other}': use schedule or manual")).into()),
-    };
-    if initial {
+    if event.initial {
         let runs = deps.runlog.latest_runs(Some(FUNCTION), 50).await?;
         if let Some(done) = runs.iter().find(|r| matches!(r.status, RunStatus::Succeeded | RunStatus::Partial)) {
             return Ok(json!({"status": "skipped",
@@ -78,5 +51,5 @@ pub async fn handle_with(deps: &Deps, settings: &LessonlySettings, payload: Valu
             return Ok(json!({"status": "waiting for credentials", "reason": why}));
         }
     }
-    Box::pin(sync::run(deps, settings, SyncOptions { trigger, dry_run })).await
+    Box::pin(sync::run(deps, settings, SyncOptions { trigger: event.trigger, dry_run: event.dry_run })).await
 }

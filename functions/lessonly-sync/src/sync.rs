@@ -3,13 +3,13 @@
 
 use crate::settings::LessonlySettings;
 use crate::FUNCTION;
-use app::Deps;
+use app::{Deps, RunLease};
 use connectors::lessonly::{CustomFieldInput, GroupChange as MemberChanges, LessonlyClient, MemberChange, UserInput};
 use connectors::namely::{Directory, Profile, ProfileFilter};
 use mapping::lessonly::{
     plan, Employee, GroupChange, KnownField, Learner, LessonlyGroup, PlannedUser, SyncPlan, UserAction, UserFields,
 };
-use platform::{Action, Claim, Outcome, Run, Trigger};
+use platform::{Action, Outcome, Run, Trigger};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,43 +23,22 @@ pub struct SyncOptions {
     pub dry_run: bool,
 }
 
-/// The text an admin needs when Namely refuses the token.
-fn namely_read_error(e: &connectors::Error) -> String {
-    match e.status() {
-        Some(401) | Some(403) => format!(
-            "Namely refused the personal access token ({e}). Tokens expire after two years and stop working when \
-             their owner is deactivated: create a new personal access token in Namely (profile menu > API > \
-             Personal Access Tokens) and put it in the Namely secret"
-        ),
-        _ => format!("Namely could not be read: {e}"),
-    }
-}
-
 /// Runs one sync (or plans it, for a dry run) and answers with its summary.
 pub async fn run(deps: &Deps, settings: &LessonlySettings, options: SyncOptions) -> Result<Value, app::Error> {
     let job = if options.dry_run { format!("{FUNCTION}.dry-run") } else { FUNCTION.to_string() };
     let mut run = Run::start(&job, options.trigger);
-    let lock_key = format!("{FUNCTION}:run");
-    if !options.dry_run {
-        let lease = chrono::Duration::minutes(LEASE_MINUTES);
-        let mut claim = deps.runlog.claim(&lock_key, &run.run_id, lease).await?;
-        if let Claim::Done { .. } = claim {
-            // The run lease is released, never completed; a completed one is stale.
-            deps.runlog.release(&lock_key).await?;
-            claim = deps.runlog.claim(&lock_key, &run.run_id, lease).await?;
+    let lease = if options.dry_run {
+        None
+    } else {
+        match RunLease::acquire(deps, FUNCTION, &run.run_id, chrono::Duration::minutes(LEASE_MINUTES)).await? {
+            Ok(lease) => Some(lease),
+            Err(answer) => return Ok(answer),
         }
-        if let Claim::InProgress { owner, lease_until } = claim {
-            return Ok(json!({"status": "already running", "run_id": owner, "message": format!(
-                "another {FUNCTION} run ({owner}) is in progress (its lease runs until {lease_until}); this one did nothing"
-            )}));
-        }
-    }
+    };
     deps.runlog.save_run(&run).await?;
     let result = Box::pin(sync(deps, settings, options, &mut run)).await;
-    if !options.dry_run {
-        if let Err(e) = deps.runlog.release(&lock_key).await {
-            tracing::warn!(run_id = %run.run_id, error = %e, "could not release the run lease; it expires on its own");
-        }
+    if let Some(lease) = lease {
+        lease.release(deps).await;
     }
     let (mut summary, error) = match result {
         Ok(summary) => (summary, None),
@@ -106,8 +85,8 @@ async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, ru
         lessonly.list_users(&every_user),
         lessonly.list_groups(),
     );
-    let profiles = profiles.map_err(|e| namely_read_error(&e))?;
-    let directory = directory.map_err(|e| namely_read_error(&e))?;
+    let profiles = profiles.map_err(|e| app::namely_read_error(&e))?;
+    let directory = directory.map_err(|e| app::namely_read_error(&e))?;
     let users = users.map_err(|e| format!("Lessonly users could not be read: {e}"))?;
     let groups = groups.map_err(|e| format!("Lessonly groups could not be read: {e}"))?;
 

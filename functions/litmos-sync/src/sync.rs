@@ -5,12 +5,12 @@
 
 use crate::settings::LitmosSettings;
 use crate::FUNCTION;
-use app::Deps;
+use app::{Deps, RunLease};
 use connectors::litmos::{LitmosClient, User};
 use connectors::namely::{field_key_by_label, Profile, ProfileFilter};
 use mapping::litmos::{plan, Employee, LearnerAction, LearnerFields, LearnerState, Link, Office};
 use platform::runlog::ShardedMap;
-use platform::{Action, Claim, Outcome, Run, Trigger};
+use platform::{Action, Outcome, Run, Trigger};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -76,24 +76,15 @@ pub async fn run(deps: &Deps, settings: &LitmosSettings, options: SyncOptions) -
         },
         None => Run::start(FUNCTION, options.trigger),
     };
-    let lock_key = format!("{FUNCTION}:run");
     // The lease outlives one invocation's budget by a minute, so a dead holder frees it soon.
     let lease = chrono::Duration::seconds(settings.time_budget.as_secs() as i64 + 60);
-    let mut claim = deps.runlog.claim(&lock_key, &run.run_id, lease).await?;
-    if let Claim::Done { .. } = claim {
-        deps.runlog.release(&lock_key).await?;
-        claim = deps.runlog.claim(&lock_key, &run.run_id, lease).await?;
-    }
-    if let Claim::InProgress { owner, lease_until } = claim {
-        return Ok(json!({"status": "already running", "run_id": owner, "message": format!(
-            "another {FUNCTION} invocation is working on run {owner} (lease until {lease_until}); this one did nothing"
-        )}));
-    }
+    let lease = match RunLease::acquire(deps, FUNCTION, &run.run_id, lease).await? {
+        Ok(lease) => lease,
+        Err(answer) => return Ok(answer),
+    };
     deps.runlog.save_run(&run).await?;
     let result = Box::pin(sync(deps, settings, options, &mut run, progress)).await;
-    if let Err(e) = deps.runlog.release(&lock_key).await {
-        tracing::warn!(run_id = %run.run_id, error = %e, "could not release the run lease; it expires on its own");
-    }
+    lease.release(deps).await;
     finish(deps, run, result, false).await
 }
 
@@ -149,17 +140,6 @@ async fn finish(deps: &Deps, mut run: Run, result: Result<Ended, String>, dry_ru
     Ok(summary)
 }
 
-fn namely_read_error(e: &connectors::Error) -> String {
-    match e.status() {
-        Some(401) | Some(403) => format!(
-            "Namely refused the personal access token ({e}): create a new personal access token in Namely \
-             (profile menu > API > Personal Access Tokens) with full access to every employee profile, and put \
-             it in the Namely secret"
-        ),
-        _ => format!("Namely could not be read: {e}"),
-    }
-}
-
 async fn sync(
     deps: &Deps,
     settings: &LitmosSettings,
@@ -176,7 +156,7 @@ async fn sync(
     let namely = deps.clients.namely(deps).await.map_err(|e| e.to_string())?;
     let litmos = deps.clients.litmos(deps).await.map_err(|e| e.to_string())?;
 
-    let fields = namely.list_profile_fields().await.map_err(|e| namely_read_error(&e))?;
+    let fields = namely.list_profile_fields().await.map_err(|e| app::namely_read_error(&e))?;
     let Some(key) = field_key_by_label(&fields, &settings.activated_field).map(str::to_string) else {
         return Err(format!(
             "Namely has no profile field labelled '{label}'. Create it in Namely: Company > Settings > Profile \
@@ -187,7 +167,7 @@ async fn sync(
     };
     let every_profile = ProfileFilter::default();
     let (profiles, learners) = tokio::join!(namely.list_profiles(&every_profile), litmos.list_users());
-    let profiles = profiles.map_err(|e| namely_read_error(&e))?;
+    let profiles = profiles.map_err(|e| app::namely_read_error(&e))?;
     let learners = learners.map_err(|e| format!("Litmos users could not be read: {e}"))?;
     let employees: Vec<Employee> = profiles.iter().map(|p| employee(p, &key)).collect();
     let states: Vec<LearnerState> = learners

@@ -5,11 +5,11 @@
 use crate::settings::TheOrgSettings;
 use crate::sink::{RoleSink, TheOrgSink};
 use crate::FUNCTION;
-use app::Deps;
+use app::{Deps, RunLease};
 use connectors::lever::{Posting, PostingFilter};
 use mapping::theorg::{diff, plan, Imported, OpenRole, PlannedRole, PostingInput, RoleAction};
 use platform::runlog::ShardedMap;
-use platform::{Action, Claim, Outcome, Run, Trigger};
+use platform::{Action, Outcome, Run, Trigger};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -36,26 +36,18 @@ pub struct Tally {
 pub async fn run(deps: &Deps, settings: &TheOrgSettings, options: ImportOptions) -> Result<Value, app::Error> {
     let job = if options.dry_run { format!("{FUNCTION}.dry-run") } else { FUNCTION.to_string() };
     let mut run = Run::start(&job, options.trigger);
-    let lock_key = format!("{FUNCTION}:run");
-    if !options.dry_run {
-        let lease = chrono::Duration::minutes(20);
-        let mut claim = deps.runlog.claim(&lock_key, &run.run_id, lease).await?;
-        if let Claim::Done { .. } = claim {
-            deps.runlog.release(&lock_key).await?;
-            claim = deps.runlog.claim(&lock_key, &run.run_id, lease).await?;
+    let lease = if options.dry_run {
+        None
+    } else {
+        match RunLease::acquire(deps, FUNCTION, &run.run_id, chrono::Duration::minutes(20)).await? {
+            Ok(lease) => Some(lease),
+            Err(answer) => return Ok(answer),
         }
-        if let Claim::InProgress { owner, lease_until } = claim {
-            return Ok(json!({"status": "already running", "run_id": owner, "message": format!(
-                "another {FUNCTION} run ({owner}) is in progress (lease until {lease_until}); this one did nothing"
-            )}));
-        }
-    }
+    };
     deps.runlog.save_run(&run).await?;
     let result = Box::pin(import(deps, settings, options, &mut run)).await;
-    if !options.dry_run {
-        if let Err(e) = deps.runlog.release(&lock_key).await {
-            tracing::warn!(run_id = %run.run_id, error = %e, "could not release the run lease; it expires on its own");
-        }
+    if let Some(lease) = lease {
+        lease.release(deps).await;
     }
     let (mut summary, tally, error) = match result {
         Ok((summary, tally)) => (summary, tally, None),

@@ -8,10 +8,8 @@ pub mod import;
 pub mod settings;
 pub mod sink;
 
-use app::{BadEvent, Connection, Deps};
+use app::{Connection, Deps, SyncEvent};
 use import::ImportOptions;
-use platform::Trigger;
-use serde::Deserialize;
 use serde_json::Value;
 use settings::TheOrgSettings;
 
@@ -21,17 +19,6 @@ pub const FUNCTION: &str = "theorg-import";
 /// The vendor connections this function uses.
 pub const CONNECTIONS: &[Connection] = &[Connection::LeverPostings, Connection::TheOrg];
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-enum TheOrgEvent {
-    Sync {
-        #[serde(default)]
-        trigger: Option<String>,
-        #[serde(default)]
-        dry_run: bool,
-    },
-}
-
 /// Handles one direct invocation with the settings from the environment.
 pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
     let settings = TheOrgSettings::from_env()?;
@@ -40,19 +27,9 @@ pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
 
 /// Handles one direct invocation with the given settings.
 pub async fn handle_with(deps: &Deps, settings: &TheOrgSettings, payload: Value) -> Result<Value, app::Error> {
-    let Ok(TheOrgEvent::Sync { trigger, dry_run }) = serde_json::from_value::<TheOrgEvent>(payload.clone()) else {
-        return match app::handle_operator_event(deps, FUNCTION, CONNECTIONS, payload).await {
-            Err(app::Error::BadEvent(_)) => Err(BadEvent::new(
-                "send {\"action\": \"verify\"} or {\"action\": \"sync\"} (optionally \"dry_run\": true)",
-            )
-            .into()),
-            other => other,
-        };
+    let event = match SyncEvent::parse(&payload) {
+        Some(event) => event?,
+        None => return app::handle_operator_event(deps, FUNCTION, CONNECTIONS, payload).await,
     };
-    let trigger = match trigger.as_deref() {
-        Some("schedule") => Trigger::Schedule,
-        None | Some("manual") => Trigger::Manual,
-        Some(other) => return Err(BadEvent::new(format!("unknown trigger '{other}': use schedule or manual")).into()),
-    };
-    Box::pin(import::run(deps, settings, ImportOptions { trigger, dry_run })).await
+    Box::pin(import::run(deps, settings, ImportOptions { trigger: event.trigger, dry_run: event.dry_run })).await
 }

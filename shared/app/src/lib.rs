@@ -6,11 +6,11 @@ pub mod event;
 pub mod lambda;
 pub mod report;
 
-pub use event::{BadEvent, OperatorEvent};
+pub use event::{BadEvent, OperatorEvent, SyncEvent};
 pub use report::{ConnectionCheck, VerifyReport};
 
 use connectors::Verification;
-use platform::{Config, ConfigError, Run, RunLog, RunLogError, SecretError, SecretStore, Trigger};
+use platform::{Claim, Config, ConfigError, Run, RunLog, RunLogError, SecretError, SecretStore, Trigger};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -130,6 +130,56 @@ async fn verify_one(deps: &Deps, connection: Connection) -> ConnectionCheck {
         Err(e) => {
             ConnectionCheck { vendor: clients::vendor_of(connection).to_string(), ok: false, detail: e.to_string() }
         }
+    }
+}
+
+/// One run of a job at a time: a lease in the run log, which runs out if its holder dies.
+pub struct RunLease {
+    key: String,
+}
+
+impl RunLease {
+    /// Takes the job's lease for `run_id`; when another run holds it, the answer to give instead.
+    pub async fn acquire(
+        deps: &Deps,
+        job: &str,
+        run_id: &str,
+        lease: chrono::Duration,
+    ) -> Result<Result<RunLease, Value>, Error> {
+        let key = format!("{job}:run");
+        let mut claim = deps.runlog.claim(&key, run_id, lease).await?;
+        if let Claim::Done { .. } = claim {
+            // A run lease is released, never completed; a completed one is stale.
+            deps.runlog.release(&key).await?;
+            claim = deps.runlog.claim(&key, run_id, lease).await?;
+        }
+        match claim {
+            Claim::InProgress { owner, lease_until } => Ok(Err(serde_json::json!({
+                "status": "already running", "run_id": owner,
+                "message": format!("another {job} run ({owner}) is in progress (its lease runs until {lease_until}); this one did nothing"),
+            }))),
+            _ => Ok(Ok(RunLease { key })),
+        }
+    }
+
+    /// Gives the lease up; if that fails it runs out on its own.
+    pub async fn release(self, deps: &Deps) {
+        if let Err(e) = deps.runlog.release(&self.key).await {
+            tracing::warn!(key = %self.key, error = %e, "could not release the run lease; it expires on its own");
+        }
+    }
+}
+
+/// What to tell the admin when Namely refuses to be read: a refused token says how to make a new one.
+pub fn namely_read_error(e: &connectors::Error) -> String {
+    match e.status() {
+        Some(401) | Some(403) => format!(
+            "Namely refused the personal access token ({e}). Tokens expire after two years and stop working when \
+             their owner is deactivated: create a new personal access token in Namely (profile menu > API > \
+             Personal Access Tokens) as an administrator with access to every employee profile, and put it in \
+             the Namely secret"
+        ),
+        _ => format!("Namely could not be read: {e}"),
     }
 }
 
