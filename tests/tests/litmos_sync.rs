@@ -231,9 +231,9 @@ fn learners(h: &Harness) -> Vec<String> {
 
 #[tokio::test]
 async fn a_run_out_of_time_continues_across_invocations_to_the_same_end_state() {
-    // Every Litmos write takes 100 ms, and an invocation may work for one second.
-    let slow = harness(60, &[("LITMOS_TIME_BUDGET_SECONDS", "1")]).await;
-    slow.sb.litmos.inject(FaultRule::new(Fault::Slow(Duration::from_millis(100))).method("POST"));
+    // Every Litmos create takes half a second, and an invocation may start work for one second.
+    let slow = harness(200, &[("LITMOS_TIME_BUDGET_SECONDS", "1")]).await;
+    slow.sb.litmos.inject(FaultRule::new(Fault::Slow(Duration::from_millis(500))).method("POST"));
     let mut answer = slow.sync(json!({"action": "sync", "trigger": "schedule"})).await;
     let mut invocations = 1;
     while answer["status"] == "continuing" {
@@ -257,7 +257,7 @@ async fn a_run_out_of_time_continues_across_invocations_to_the_same_end_state() 
     assert_eq!(ids.len(), total, "an employee was handled twice");
     assert_eq!(total, slow.sb.namely_data().profiles.len(), "every employee has an outcome");
 
-    let fast = harness(60, &[]).await;
+    let fast = harness(200, &[]).await;
     fast.sync(json!({"action": "sync"})).await;
     assert_eq!(learners(&slow), learners(&fast), "the same end state as one long run");
     let mut names: Vec<String> = slow.sb.litmos_data().users.iter().map(|u| s(&u["UserName"]).to_lowercase()).collect();

@@ -6,6 +6,7 @@ use crate::FUNCTION;
 use app::{Deps, RunLease};
 use connectors::lessonly::{CustomFieldInput, GroupChange as MemberChanges, LessonlyClient, MemberChange, UserInput};
 use connectors::namely::{Directory, Profile, ProfileFilter};
+use futures::StreamExt;
 use mapping::lessonly::{
     plan, Employee, GroupChange, KnownField, Learner, LessonlyGroup, PlannedUser, SyncPlan, UserAction, UserFields,
 };
@@ -13,6 +14,8 @@ use platform::{Action, Outcome, Run, Trigger};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 
+/// Requests in flight at once while applying a plan.
+const IN_FLIGHT: usize = 16;
 /// One sync at a time; a holder that dies frees the lease after this long.
 const LEASE_MINUTES: i64 = 30;
 
@@ -340,8 +343,12 @@ async fn apply(
     let mut applied: HashMap<&str, Applied> = HashMap::new();
     let mut lessonly_ids: HashMap<String, i64> = HashMap::new();
     let mut by_lessonly_id: HashMap<i64, &str> = HashMap::new();
-    for user in &plan.users {
-        let result = apply_user(lessonly, settings, user).await;
+    // Several users in flight at once, so the run goes at the rate limit rather than at the pace of
+    // one round trip; the client's limiter keeps it under the limit.
+    let mut results = futures::stream::iter(plan.users.iter())
+        .map(|user| async move { (user, apply_user(lessonly, settings, user).await) })
+        .buffer_unordered(IN_FLIGHT);
+    while let Some((user, result)) = results.next().await {
         let (action, detail, failed) = match result {
             Ok((action, detail, id)) => {
                 if let Some(id) = id {

@@ -8,6 +8,7 @@ use crate::FUNCTION;
 use app::{Deps, RunLease};
 use connectors::litmos::{LitmosClient, User};
 use connectors::namely::{field_key_by_label, Profile, ProfileFilter};
+use futures::StreamExt;
 use mapping::litmos::{plan, Employee, LearnerAction, LearnerFields, LearnerState, Link, Office};
 use platform::runlog::ShardedMap;
 use platform::{Action, Outcome, Run, Trigger};
@@ -20,6 +21,8 @@ const PROGRESS: &str = "litmos-sync.progress";
 /// Which learner belongs to which Namely id, and the fingerprint of the fields last sent to it.
 type Links = ShardedMap<Link>;
 const LINKS: &str = "litmos-sync.links";
+/// Requests in flight at once while applying the plan.
+const IN_FLIGHT: usize = 16;
 /// Outcomes are written in batches of this size, so a run that stops keeps what it did.
 const OUTCOME_BATCH: usize = 25;
 
@@ -196,34 +199,47 @@ async fn sync(
     let mut last_done = cursor.clone();
     let remaining: Vec<_> =
         planned.iter().filter(|p| cursor.as_ref().is_none_or(|c| p.namely_id.as_str() > c.as_str())).collect();
-    for (n, item) in remaining.iter().enumerate() {
-        if started.elapsed() >= settings.time_budget {
-            save_batch(deps, &mut links, &mut pending).await?;
-            let progress = Progress { run_id: run.run_id.clone(), cursor: last_done.clone(), invocations };
-            let text = serde_json::to_string(&progress).unwrap_or_default();
-            deps.runlog.save_checkpoint(PROGRESS, &text).await.map_err(|e| e.to_string())?;
-            return Ok(Ended::Paused(json!({"warnings": warnings, "done_this_invocation": n,
-                "remaining": remaining.len() - n, "invocation": invocations})));
-        }
-        let (action, detail) = match apply(&litmos, &mut links, &item.namely_id, &item.action).await {
-            Ok(result) => result,
+    // Several learners in flight at once, so the run goes at Litmos's rate limit rather than at the
+    // pace of one round trip. No new one starts after the budget; those under way are finished.
+    let budget = settings.time_budget;
+    let litmos = &litmos;
+    let mut results = futures::stream::iter(remaining.iter().enumerate())
+        .take_while(|_| std::future::ready(started.elapsed() < budget))
+        .map(|(i, item)| async move { (i, apply(litmos, &item.action).await) })
+        .buffer_unordered(IN_FLIGHT);
+    // Outcomes are recorded in Namely-id order, so the saved place never skips an unfinished one.
+    let mut finished: Vec<Option<Outcome>> = vec![None; remaining.len()];
+    let mut next = 0usize;
+    while let Some((i, result)) = results.next().await {
+        let (action, detail) = match result {
+            Ok((action, detail, link)) => {
+                if let Some(link) = link {
+                    links.set(&remaining[i].namely_id, link);
+                }
+                (action, detail)
+            }
             Err(e) if e.status() == Some(401) => {
+                drop(results);
                 save_batch(deps, &mut links, &mut pending).await?;
                 return Err(format!("Litmos refused the API key ({e}); check the api_key in the Litmos secret"));
             }
             Err(e) => (Action::Failed, e.to_string()),
         };
         run.counts.add(action);
-        pending.push(Outcome {
+        finished[i] = Some(Outcome {
             run_id: run.run_id.clone(),
             job: FUNCTION.to_string(),
-            record_id: item.namely_id.clone(),
-            label: Some(item.label.clone()),
+            record_id: remaining[i].namely_id.clone(),
+            label: Some(remaining[i].label.clone()),
             action,
             detail: Some(detail),
             at: platform::runlog::now_ms(),
         });
-        last_done = Some(item.namely_id.clone());
+        while let Some(outcome) = finished.get_mut(next).and_then(Option::take) {
+            last_done = Some(outcome.record_id.clone());
+            pending.push(outcome);
+            next += 1;
+        }
         if pending.len() >= OUTCOME_BATCH {
             save_batch(deps, &mut links, &mut pending).await?;
             // The place is saved with the outcomes, so a killed invocation repeats no finished employee.
@@ -232,6 +248,14 @@ async fn sync(
             deps.runlog.save_checkpoint(PROGRESS, &text).await.map_err(|e| e.to_string())?;
             deps.runlog.save_run(run).await.map_err(|e| e.to_string())?;
         }
+    }
+    if next < remaining.len() {
+        save_batch(deps, &mut links, &mut pending).await?;
+        let progress = Progress { run_id: run.run_id.clone(), cursor: last_done.clone(), invocations };
+        let text = serde_json::to_string(&progress).unwrap_or_default();
+        deps.runlog.save_checkpoint(PROGRESS, &text).await.map_err(|e| e.to_string())?;
+        return Ok(Ended::Paused(json!({"warnings": warnings, "done_this_invocation": next,
+            "remaining": remaining.len() - next, "invocation": invocations})));
     }
     save_batch(deps, &mut links, &mut pending).await?;
     Ok(Ended::Done(json!({"warnings": warnings, "invocations": invocations})))
@@ -315,13 +339,11 @@ fn changes_text(changes: &[mapping::litmos::FieldChange]) -> String {
         .join("; ")
 }
 
-/// Applies one planned action; returns the outcome and its sync-log detail.
+/// Applies one planned action; returns the outcome, its sync-log detail, and the learner link to keep.
 async fn apply(
     litmos: &LitmosClient,
-    links: &mut Links,
-    namely_id: &str,
     action: &LearnerAction,
-) -> Result<(Action, String), connectors::Error> {
+) -> Result<(Action, String, Option<Link>), connectors::Error> {
     match action {
         LearnerAction::Create { fields } => {
             let mut user = User {
@@ -339,47 +361,46 @@ async fn apply(
                     let name = fields.user_name.clone().unwrap_or_default();
                     let Some(existing) = litmos.find_user_exact(&name).await? else { return Err(e) };
                     let id = existing.id.clone();
-                    return update(litmos, links, namely_id, &id, fields, false).await;
+                    return update(litmos, &id, fields, false).await;
                 }
                 Err(e) => return Err(e),
             };
             let id = created.id.clone().unwrap_or_default();
-            links.set(namely_id, Link { litmos_id: id.clone(), fingerprint: Some(fields.fingerprint()) });
+            let link = Link { litmos_id: id.clone(), fingerprint: Some(fields.fingerprint()) };
             let sent: Vec<String> = LearnerFields::FIELDS
                 .iter()
                 .filter_map(|(name, _)| fields.get(name).map(|v| format!("{name}={v}")))
                 .collect();
-            Ok((Action::Created, format!("created learner {id}: {}", sent.join(", "))))
+            Ok((Action::Created, format!("created learner {id}: {}", sent.join(", ")), Some(link)))
         }
-        LearnerAction::Update { litmos_id, fields, reactivate } => {
-            update(litmos, links, namely_id, litmos_id, fields, *reactivate).await
-        }
+        LearnerAction::Update { litmos_id, fields, reactivate } => update(litmos, litmos_id, fields, *reactivate).await,
         LearnerAction::Deactivate { litmos_id } => {
             let mut user = litmos.get_user(litmos_id).await?;
             user.active = Some(false);
             litmos.update_user(&user).await?;
-            Ok((Action::Updated, "deactivated (inactive in Namely); the learner and their history are kept".into()))
+            Ok((
+                Action::Updated,
+                "deactivated (inactive in Namely); the learner and their history are kept".into(),
+                None,
+            ))
         }
-        LearnerAction::Unchanged { .. } => Ok((Action::Unchanged, "up to date".into())),
-        LearnerAction::Skip { reason } => Ok((Action::Skipped, reason.clone())),
+        LearnerAction::Unchanged { .. } => Ok((Action::Unchanged, "up to date".into(), None)),
+        LearnerAction::Skip { reason } => Ok((Action::Skipped, reason.clone(), None)),
     }
 }
 
 /// Read the whole learner, change what differs, write it back — Litmos PUT replaces the user.
 async fn update(
     litmos: &LitmosClient,
-    links: &mut Links,
-    namely_id: &str,
     litmos_id: &str,
     fields: &LearnerFields,
     reactivate: bool,
-) -> Result<(Action, String), connectors::Error> {
+) -> Result<(Action, String, Option<Link>), connectors::Error> {
     let mut user = litmos.get_user(litmos_id).await?;
     let changes = fields.diff(&fields_of(&user));
     let link = Link { litmos_id: litmos_id.to_string(), fingerprint: Some(fields.fingerprint()) };
     if changes.is_empty() && !reactivate {
-        links.set(namely_id, link);
-        return Ok((Action::Unchanged, "up to date (linked to this learner)".into()));
+        return Ok((Action::Unchanged, "up to date (linked to this learner)".into(), Some(link)));
     }
     set_fields(&mut user, fields);
     if reactivate {
@@ -387,7 +408,6 @@ async fn update(
     }
     user.id = Some(litmos_id.to_string());
     litmos.update_user(&user).await?;
-    links.set(namely_id, link);
     let mut detail = Vec::new();
     if reactivate {
         detail.push("reactivated (active in Namely again)".to_string());
@@ -395,7 +415,7 @@ async fn update(
     if !changes.is_empty() {
         detail.push(changes_text(&changes));
     }
-    Ok((Action::Updated, detail.join("; ")))
+    Ok((Action::Updated, detail.join("; "), Some(link)))
 }
 
 fn planned_action(action: &LearnerAction) -> Action {

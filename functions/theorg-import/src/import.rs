@@ -7,12 +7,15 @@ use crate::sink::{RoleSink, TheOrgSink};
 use crate::FUNCTION;
 use app::{Deps, RunLease};
 use connectors::lever::{Posting, PostingFilter};
+use futures::StreamExt;
 use mapping::theorg::{diff, plan, Imported, OpenRole, PlannedRole, PostingInput, RoleAction};
 use platform::runlog::ShardedMap;
 use platform::{Action, Outcome, Run, Trigger};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
+/// Requests in flight at once while publishing.
+const IN_FLIGHT: usize = 16;
 /// The imported set: Lever posting id → The Org job id and the fingerprint last published.
 const IMPORTED: &str = "theorg-import.roles";
 
@@ -156,14 +159,24 @@ async fn import(
     let sink = TheOrgSink(theorg);
     let mut tally = Tally::default();
     let mut outcomes = Vec::with_capacity(planned.len());
-    for item in &planned {
-        let result = publish(&sink, &mut imported, item, &current).await;
+    // Several roles in flight at once: the run goes at The Org's rate limit, not one round trip at a time.
+    let (sink, current) = (&sink, &current);
+    let mut results = futures::stream::iter(planned.iter())
+        .map(|item| async move { (item, publish(sink, item, current).await) })
+        .buffer_unordered(IN_FLIGHT);
+    while let Some((item, result)) = results.next().await {
         let (action, detail) = match result {
-            Ok(done) => {
+            Ok((action, detail, change)) => {
+                match change {
+                    Remember::Set(value) => imported.set(&item.external_id, value),
+                    Remember::Forget => imported.remove(&item.external_id),
+                    Remember::Keep => {}
+                }
                 count(&mut tally, &item.action, true);
-                done
+                (action, detail)
             }
             Err(e) if e.status() == Some(401) => {
+                drop(results);
                 imported.flush(deps.runlog.as_ref()).await.map_err(|e| e.to_string())?;
                 deps.runlog.record_outcomes(&outcomes).await.map_err(|e| e.to_string())?;
                 return Err(format!("The Org refused the API key ({e}); check the api_key in The Org secret"));
@@ -225,22 +238,27 @@ fn role_of(job: &connectors::theorg::Job) -> OpenRole {
     }
 }
 
-/// Publishes one planned change and remembers it; returns the outcome and its sync-log detail.
+/// What the imported set should remember after a published change.
+enum Remember {
+    Set(Imported),
+    Forget,
+    Keep,
+}
+
+/// Publishes one planned change; returns the outcome, its sync-log detail and what to remember.
 async fn publish(
     sink: &dyn RoleSink,
-    imported: &mut ShardedMap<Imported>,
     item: &PlannedRole,
     current: &HashMap<String, OpenRole>,
-) -> Result<(Action, String), connectors::Error> {
+) -> Result<(Action, String, Remember), connectors::Error> {
     match &item.action {
         RoleAction::Create { role } => {
             let job_id = sink.create(role).await?;
-            imported.set(&role.external_id, remember(&job_id, role));
-            Ok((Action::Created, format!("added to The Org as job {job_id} ({})", role.state)))
+            let detail = format!("added to The Org as job {job_id} ({})", role.state);
+            Ok((Action::Created, detail, Remember::Set(remember(&job_id, role))))
         }
         RoleAction::Update { job_id, role } => {
             sink.update(job_id, role).await?;
-            imported.set(&role.external_id, remember(job_id, role));
             let changed = match current.get(job_id) {
                 Some(old) => {
                     let fields: Vec<String> = diff(old, role)
@@ -263,14 +281,14 @@ async fn publish(
                 }
                 None => "republished".to_string(),
             };
-            Ok((Action::Updated, format!("updated job {job_id}: {changed}; its place in the org chart is kept")))
+            let detail = format!("updated job {job_id}: {changed}; its place in the org chart is kept");
+            Ok((Action::Updated, detail, Remember::Set(remember(job_id, role))))
         }
         RoleAction::Remove { job_id, reason, .. } => {
             sink.remove(job_id).await?;
-            imported.remove(&item.external_id);
-            Ok((Action::Updated, format!("removed job {job_id} from The Org: {reason}")))
+            Ok((Action::Updated, format!("removed job {job_id} from The Org: {reason}"), Remember::Forget))
         }
-        RoleAction::Unchanged { .. } => Ok((Action::Unchanged, "up to date".into())),
+        RoleAction::Unchanged { .. } => Ok((Action::Unchanged, "up to date".into(), Remember::Keep)),
     }
 }
 

@@ -119,6 +119,8 @@ impl ActiveRule {
 /// Per-handle knobs that select between the variants the vendor notes leave open.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Settings {
+    /// Added to every answer, so wall times include realistic network time.
+    pub latency: Option<Duration>,
     pub rate_limit: Option<u32>,
     pub retry_after_secs: Option<u32>,
     pub throttle_status: Option<u16>,
@@ -173,6 +175,11 @@ impl VendorHandle {
         lock(&self.shared.settings).rate_limit = per_minute;
         lock(&self.shared.windows).clear();
     }
+    /// Every answer is delayed by `latency` (None = answer at once), like a vendor across a network.
+    pub fn set_latency(&self, latency: Option<Duration>) {
+        lock(&self.shared.settings).latency = latency;
+    }
+
     /// Sends `Retry-After: secs` on throttle answers (off by default: real vendors mostly don't).
     pub fn set_retry_after(&self, secs: Option<u32>) {
         lock(&self.shared.settings).retry_after_secs = secs;
@@ -381,6 +388,10 @@ impl Server {
     }
 
     async fn answer(&self, req: Req) -> Resp {
+        let latency = lock(&self.shared.settings).latency;
+        if let Some(latency) = latency {
+            tokio::time::sleep(latency).await;
+        }
         if let Some(mut resp) = self.vendor.authenticate(&req) {
             if resp.status == 401 {
                 if let Some(b) = lock(&self.shared.settings).unauthorized_body.clone() {

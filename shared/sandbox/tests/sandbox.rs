@@ -572,3 +572,13 @@ fn signed_delivery_matches_lever_algorithm() {
     assert_eq!(body["triggeredAt"], 1431454330072u64);
     assert_eq!(body["data"]["opportunityId"], "o1");
 }
+
+#[tokio::test]
+async fn a_configured_latency_delays_every_answer() {
+    let a = Api::new().await;
+    a.sb.lever.set_latency(Some(std::time::Duration::from_millis(150)));
+    let started = std::time::Instant::now();
+    assert_eq!(a.lever(M::GET, "/postings").send().await.unwrap().status(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150), "no latency added");
+    a.sb.lever.set_latency(None);
+}
