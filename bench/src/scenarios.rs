@@ -141,6 +141,9 @@ pub async fn run(name: &str, options: &Options) -> Result<Vec<Row>, String> {
     for pass in ["first", "no-change re-sync"] {
         clear(&s.sb);
         let before_groups = s.sb.lessonly_data().groups;
+        // The lists read at the start of the run are as long as the vendor's data before it.
+        let users_before = s.sb.lessonly_data().users.len();
+        let learners_before = s.sb.litmos_data().users.len();
         let event = json!({"action": "sync", "trigger": "manual"});
         let started = Instant::now();
         let answer = match name {
@@ -181,7 +184,6 @@ pub async fn run(name: &str, options: &Options) -> Result<Vec<Row>, String> {
                 made.insert("Namely".to_string(), calls(&s.sb.namely.requests()));
                 made.insert("Lessonly".to_string(), calls(&s.sb.lessonly.requests()));
                 let groups = s.sb.namely_data().groups.len();
-                let users = s.sb.lessonly_data().users.len();
                 // Every group whose members changed needs one call (or its create).
                 let after = s.sb.lessonly_data().groups;
                 let changed_groups = after
@@ -191,7 +193,10 @@ pub async fn run(name: &str, options: &Options) -> Result<Vec<Row>, String> {
                 needed.insert("Namely".into(), Calls { reads: pages(profiles, 50) + pages(groups, 50) + 2, writes: 0 });
                 needed.insert(
                     "Lessonly".into(),
-                    Calls { reads: pages(users, 1000) + 1, writes: n("created") + n("updated") + changed_groups },
+                    Calls {
+                        reads: pages(users_before, 1000) + 1,
+                        writes: n("created") + n("updated") + changed_groups,
+                    },
                 );
                 let lessonly = made["Lessonly"];
                 let projected = pages(profiles, 50) as f64 / NAMELY_PER_S
@@ -206,14 +211,13 @@ pub async fn run(name: &str, options: &Options) -> Result<Vec<Row>, String> {
             "litmos" => {
                 made.insert("Namely".to_string(), calls(&s.sb.namely.requests()));
                 made.insert("Litmos".to_string(), calls(&s.sb.litmos.requests()));
-                let learners = s.sb.litmos_data().users.len();
                 needed.insert("Namely".into(), Calls { reads: pages(profiles, 50) + 1, writes: 0 });
                 // An update is read-change-write: one GET and one PUT.
                 // Litmos pages end with an empty page; an update is read-change-write (GET and PUT).
                 needed.insert(
                     "Litmos".into(),
                     Calls {
-                        reads: learners.div_ceil(LITMOS_PAGE) as u64 + 1 + n("updated"),
+                        reads: learners_before.div_ceil(LITMOS_PAGE) as u64 + 1 + n("updated"),
                         writes: n("created") + n("updated"),
                     },
                 );
