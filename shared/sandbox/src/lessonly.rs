@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::server::{lock, page, Req, Resp, Vendor};
+use crate::server::{lock, Req, Resp, Vendor};
 use crate::tenant::{LessonlyCustomField, LessonlyData, LessonlyGroup};
 
 pub(crate) struct Lessonly {
@@ -107,15 +107,24 @@ impl Lessonly {
         let email = req.param("filter[email]");
         let ext = req.param("filter[ext_uid]");
         let active_only = req.param("filter[active_only]").as_deref() == Some("true");
-        let items: Vec<Value> = d
+        // Filtered by reference; only the requested page is shaped (groups looked up), so a large
+        // company's pages cost what the page costs.
+        let items: Vec<&Value> = d
             .users
             .iter()
             .filter(|u| email.as_ref().is_none_or(|e| u["email"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(e))))
             .filter(|u| ext.as_ref().is_none_or(|e| u["ext_uid"] == e.as_str()))
             .filter(|u| !active_only || u["archived_at"].is_null())
+            .collect();
+        let total = items.len();
+        let pages = total.div_ceil(per_page);
+        let users: Vec<Value> = items
+            .iter()
+            .skip((page_no - 1) * per_page)
+            .take(per_page)
             .map(|u| {
                 if v11 {
-                    let mut u = u.clone();
+                    let mut u = (*u).clone();
                     u["groups"] = user_groups(d, u["id"].as_i64().unwrap_or(0));
                     u
                 } else {
@@ -123,12 +132,10 @@ impl Lessonly {
                 }
             })
             .collect();
-        let total = items.len();
-        let pages = total.div_ceil(per_page);
         Resp::json(
             200,
             &json!({"type": "users", "total_users": total, "total_pages": pages, "page": page_no,
-                    "per_page": per_page, "users": page(&items, (page_no - 1) * per_page, per_page)}),
+                    "per_page": per_page, "users": users}),
         )
     }
 

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
-use crate::server::{lock, login_page, page, Req, Resp, Vendor};
+use crate::server::{lock, login_page, Req, Resp, Vendor};
 use crate::tenant::NamelyData;
 
 pub(crate) struct Namely {
@@ -50,25 +50,24 @@ impl Namely {
         let page_no = req.param("page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1).max(1);
         // Documented max is 50; larger values are clamped.
         let per_page = req.param("per_page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(30).clamp(1, 50);
-        let mut items: Vec<Value> = d
+        // Parsed once, and profiles filtered and sorted by reference: only the page is copied, so a
+        // large tenant's pages cost what the page costs.
+        let params = req.params();
+        let filters: Vec<(&str, &str)> = params
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("filter[")?.strip_suffix(']')?, v.as_str())))
+            .collect();
+        let mut items: Vec<&Value> = d
             .profiles
             .iter()
             .filter(|p| {
-                req.params().iter().all(|(k, v)| {
-                    let Some(field) = k.strip_prefix("filter[").and_then(|k| k.strip_suffix(']')) else {
-                        return true;
-                    };
-                    match field {
-                        "job_title" => p["job_title"]["title"] == v.as_str(),
-                        "reports_to" => {
-                            p["reports_to"].as_array().is_some_and(|r| r.iter().any(|m| m["id"] == v.as_str()))
-                        }
-                        "email" | "personal_email" => p[field].as_str().is_some_and(|e| e.eq_ignore_ascii_case(v)),
-                        f => p[f] == v.as_str(),
-                    }
+                filters.iter().all(|(field, v)| match *field {
+                    "job_title" => p["job_title"]["title"] == *v,
+                    "reports_to" => p["reports_to"].as_array().is_some_and(|r| r.iter().any(|m| m["id"] == *v)),
+                    "email" | "personal_email" => p[*field].as_str().is_some_and(|e| e.eq_ignore_ascii_case(v)),
+                    f => p[f] == *v,
                 })
             })
-            .cloned()
             .collect();
         if let Some(sort) = req.param("sort") {
             let (desc, field) = match sort.strip_prefix('-') {
@@ -86,7 +85,8 @@ impl Namely {
         }
         let total = items.len();
         let short = req.param("profile_format").as_deref() == Some("short");
-        let mut pg = page(&items, (page_no - 1) * per_page, per_page);
+        let start = (page_no - 1) * per_page;
+        let mut pg: Vec<Value> = items.iter().skip(start).take(per_page).map(|p| (*p).clone()).collect();
         if short {
             pg = pg
                 .into_iter()
