@@ -582,13 +582,7 @@ fn has_tag(opportunity: &Opportunity, tag: &str) -> bool {
 }
 
 fn person_label(opportunity: &Opportunity) -> Option<String> {
-    let email = opportunity.emails.first();
-    match (opportunity.name.as_deref().filter(|n| !n.trim().is_empty()), email) {
-        (Some(n), Some(e)) => Some(format!("{n} <{e}>")),
-        (Some(n), None) => Some(n.to_string()),
-        (None, Some(e)) => Some(e.clone()),
-        (None, None) => None,
-    }
+    mapping::names::person_label(opportunity.name.as_deref(), opportunity.emails.first().map(String::as_str))
 }
 
 fn fields_text(fields: &[(String, String)]) -> String {

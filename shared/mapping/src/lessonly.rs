@@ -5,6 +5,8 @@
 //! logged and replayed in a test. Lessonly's rules that shape the data (name and email are required, an
 //! unknown custom field name creates a field, some characters are rejected in names) are applied here.
 
+use crate::names::person_label;
+use crate::text::{clean, is_inactive};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -365,10 +367,6 @@ impl SyncPlan {
 /// Characters Lessonly rejects in a user's name.
 const NAME_REJECTS: &[char] = &['!', '@', '#', '$', '%', '^', '&', '*', '+', '=', '(', ')', '\\', '|', '[', ']', ';'];
 
-fn clean(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn single_spaces(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -386,10 +384,6 @@ fn fold_group(name: &str) -> String {
 fn fold_field(name: &str) -> String {
     let parts = name.split(|c: char| c == '_' || c.is_whitespace()).filter(|p| !p.is_empty());
     parts.collect::<Vec<_>>().join(" ").to_lowercase()
-}
-
-fn is_inactive(e: &Employee) -> bool {
-    clean(e.user_status.as_deref()).is_some_and(|s| s.eq_ignore_ascii_case("inactive"))
 }
 
 /// The person's name as people read it: preferred (or first) name and last name.
@@ -415,12 +409,7 @@ fn lessonly_name(e: &Employee) -> Option<String> {
 }
 
 fn label(e: &Employee) -> String {
-    match (person_name(e), clean(e.email.as_deref())) {
-        (Some(name), Some(email)) => format!("{name} <{email}>"),
-        (Some(name), None) => name,
-        (None, Some(email)) => email.to_string(),
-        (None, None) => e.namely_id.trim().to_string(),
-    }
+    person_label(person_name(e).as_deref(), e.email.as_deref()).unwrap_or_else(|| e.namely_id.trim().to_string())
 }
 
 /// The value Namely says the Lessonly field should have.
@@ -602,7 +591,7 @@ impl<'a> Planner<'a> {
         if e.namely_id.trim().is_empty() {
             return skip("no Namely id".to_string());
         }
-        let inactive = is_inactive(e);
+        let inactive = is_inactive(e.user_status.as_deref());
         let email = clean(e.email.as_deref());
         if let Some(li) = self.find(e) {
             let learner = &learners[li];

@@ -7,4 +7,5 @@ pub mod hire;
 pub mod lessonly;
 pub mod litmos;
 pub mod names;
+mod text;
 pub mod theorg;

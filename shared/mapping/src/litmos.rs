@@ -5,6 +5,8 @@
 //! recorded by the last run into plain values; `plan` decides every write without calling anything, so a run
 //! can be previewed, logged and replayed in a test.
 
+use crate::names::person_label;
+use crate::text::{clean, fingerprint, is_inactive};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -118,7 +120,7 @@ impl LearnerFields {
             }
             text.push_str(&normalized(name, self.get(name)).unwrap_or_default());
         }
-        format!("{:016x}", fnv1a64(text.as_bytes()))
+        fingerprint(text.as_bytes())
     }
 
     /// Field-by-field differences from `current` (what Litmos holds), normalized (trim; "" == None; UserName/Email
@@ -407,7 +409,7 @@ fn action(
         Found::Learner(li) => Some(&learners[li]),
         Found::Nobody => None,
     };
-    if is_inactive(e) {
+    if is_inactive(e.user_status.as_deref()) {
         return match learner {
             Some(l) if l.active == Some(false) => LearnerAction::Unchanged { litmos_id: l.id.trim().to_string() },
             Some(l) => LearnerAction::Deactivate { litmos_id: l.id.trim().to_string() },
@@ -442,10 +444,6 @@ fn action(
     LearnerAction::Unchanged { litmos_id }
 }
 
-fn clean(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn same_email(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
 }
@@ -459,29 +457,16 @@ fn is_activated(e: &Employee) -> bool {
     clean(e.litmos_activated.as_deref()).is_some_and(|v| v.eq_ignore_ascii_case("yes"))
 }
 
-fn is_inactive(e: &Employee) -> bool {
-    clean(e.user_status.as_deref()).is_some_and(|s| s.eq_ignore_ascii_case("inactive"))
-}
-
 fn label(e: &Employee) -> String {
     let name = [clean(e.first_name.as_deref()), clean(e.last_name.as_deref())].into_iter().flatten();
     let name = name.collect::<Vec<_>>().join(" ");
-    match (name.is_empty(), clean(e.email.as_deref())) {
-        (false, Some(email)) => format!("{name} <{email}>"),
-        (false, None) => name,
-        (true, Some(email)) => email.to_string(),
-        (true, None) => e.namely_id.trim().to_string(),
-    }
-}
-
-/// 64-bit FNV-1a: tiny, dependency-free and the same on every platform and release.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    person_label(Some(&name), e.email.as_deref()).unwrap_or_else(|| e.namely_id.trim().to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::fnv1a64;
     use serde_json::json;
 
     const PAUL: &str = "8e8befc7-d637-4ff9-97a1-d99c5cb1ff7f";

@@ -13,6 +13,18 @@ const SURNAME_PARTICLES: &[&str] = &[
     "ten", "bin", "ibn", "al",
 ];
 
+/// How a person is shown to people in run logs and notes: "Jane Doe <jane@example.com>", or whichever
+/// part exists; `None` when neither does.
+pub fn person_label(name: Option<&str>, email: Option<&str>) -> Option<String> {
+    let (name, email) = (name.map(str::trim).filter(|n| !n.is_empty()), email.map(str::trim).filter(|e| !e.is_empty()));
+    match (name, email) {
+        (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+        (Some(name), None) => Some(name.to_string()),
+        (None, Some(email)) => Some(email.to_string()),
+        (None, None) => None,
+    }
+}
+
 /// Splits a full name into first and last name.
 ///
 /// Whitespace is collapsed and nothing else is dropped or changed: accents, apostrophes and hyphens
@@ -43,6 +55,14 @@ pub fn join_name(first: &str, last: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_is_labelled_by_name_and_email_or_whichever_exists() {
+        assert_eq!(person_label(Some(" Jane Doe "), Some("jane@x.org")).as_deref(), Some("Jane Doe <jane@x.org>"));
+        assert_eq!(person_label(Some("Jane Doe"), Some(" ")).as_deref(), Some("Jane Doe"));
+        assert_eq!(person_label(None, Some("jane@x.org")).as_deref(), Some("jane@x.org"));
+        assert_eq!(person_label(Some(""), None), None);
+    }
 
     fn split(s: &str) -> (String, String) {
         let n = split_full_name(s);

@@ -6,6 +6,7 @@
 //! can be previewed, logged and replayed in a test. Only Lever-owned fields are sent: a role's manager is placed on
 //! The Org by people, never by the import.
 
+use crate::text::{clean, fingerprint};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -333,7 +334,7 @@ impl OpenRole {
     pub fn fingerprint(&self) -> String {
         // Serializing strings, numbers and lists cannot fail; an empty input would still give a stable value.
         let canonical = serde_json::to_vec(self).unwrap_or_default();
-        format!("{:016x}", fnv1a64(&canonical))
+        fingerprint(&canonical)
     }
 }
 
@@ -477,18 +478,10 @@ fn removed_title(before: &Imported, posting: &PostingInput, id: &str) -> String 
     clean(Some(&before.title)).or(clean(posting.text.as_deref())).unwrap_or(id).to_string()
 }
 
-fn clean(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// 64-bit FNV-1a: tiny, dependency-free and the same on every platform and release.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::fnv1a64;
     use serde_json::{json, Value};
 
     const INFRA: &str = "f2f01e16-c6a0-4c04-9a3c-6d5fc7a2ab01";
