@@ -43,32 +43,17 @@ pub async fn run(deps: &Deps, settings: &LessonlySettings, options: SyncOptions)
     if let Some(lease) = lease {
         lease.release(deps).await;
     }
-    let (mut summary, error) = match result {
+    let (summary, error) = match result {
         Ok(summary) => (summary, None),
         Err(message) => (json!({}), Some(message)),
     };
-    let warnings = summary.get("warnings").cloned();
     run.finish(error.clone());
     if error.is_none() {
-        // Counts are shown beside the message; the message carries what the admin should act on.
-        let warnings: Vec<String> = match &warnings {
-            Some(Value::Array(w)) => w.iter().filter_map(Value::as_str).map(|w| format!("warning: {w}")).collect(),
-            _ => Vec::new(),
-        };
-        run.message = (!warnings.is_empty()).then(|| warnings.join("; "));
+        run.message = app::warnings_message(&summary);
     }
     deps.runlog.save_run(&run).await?;
     tracing::info!(run_id = %run.run_id, status = %run.status, counts = %run.counts, "lessonly sync finished");
-    if let Value::Object(map) = &mut summary {
-        map.insert("run_id".into(), json!(run.run_id));
-        map.insert("status".into(), json!(run.status.as_str()));
-        map.insert("counts".into(), json!(run.counts));
-        map.insert("dry_run".into(), json!(options.dry_run));
-        if let Some(e) = &error {
-            map.insert("error".into(), json!(e));
-        }
-    }
-    Ok(summary)
+    Ok(app::run_answer(summary, &run, options.dry_run, error.as_deref()))
 }
 
 async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, run: &mut Run) -> Result<Value, String> {

@@ -100,47 +100,27 @@ enum Ended {
 }
 
 async fn finish(deps: &Deps, mut run: Run, result: Result<Ended, String>, dry_run: bool) -> Result<Value, app::Error> {
-    let mut summary = match result {
+    let (summary, error) = match result {
         Ok(Ended::Paused(summary)) => {
             deps.runlog.save_run(&run).await?;
-            let mut summary = summary;
-            if let Value::Object(map) = &mut summary {
-                map.insert("run_id".into(), json!(run.run_id));
-                map.insert("status".into(), json!("continuing"));
-                map.insert("counts".into(), json!(run.counts));
-            }
-            return Ok(summary);
+            let mut answer = app::run_answer(summary, &run, dry_run, None);
+            answer["status"] = json!("continuing");
+            return Ok(answer);
         }
-        Ok(Ended::Done(summary)) => {
-            run.finish(None);
-            let warnings: Vec<String> = summary["warnings"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(|w| format!("warning: {w}"))
-                .collect();
-            run.message = (!warnings.is_empty()).then(|| warnings.join("; "));
-            summary
-        }
-        Err(message) => {
-            run.finish(Some(message.clone()));
-            json!({"error": message})
-        }
+        Ok(Ended::Done(summary)) => (summary, None),
+        Err(message) => (json!({}), Some(message)),
     };
+    run.finish(error.clone());
+    if error.is_none() {
+        run.message = app::warnings_message(&summary);
+    }
     if !dry_run {
         // The run is over, finished or failed: the next sync starts from the beginning.
         deps.runlog.save_checkpoint(PROGRESS, "").await?;
     }
     deps.runlog.save_run(&run).await?;
     tracing::info!(run_id = %run.run_id, status = %run.status, counts = %run.counts, "litmos sync finished");
-    if let Value::Object(map) = &mut summary {
-        map.insert("run_id".into(), json!(run.run_id));
-        map.insert("status".into(), json!(run.status.as_str()));
-        map.insert("counts".into(), json!(run.counts));
-        map.insert("dry_run".into(), json!(dry_run));
-    }
-    Ok(summary)
+    Ok(app::run_answer(summary, &run, dry_run, error.as_deref()))
 }
 
 async fn sync(

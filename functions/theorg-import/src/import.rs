@@ -52,7 +52,7 @@ pub async fn run(deps: &Deps, settings: &TheOrgSettings, options: ImportOptions)
     if let Some(lease) = lease {
         lease.release(deps).await;
     }
-    let (mut summary, tally, error) = match result {
+    let (summary, tally, error) = match result {
         Ok((summary, tally)) => (summary, tally, None),
         Err(message) => (json!({}), Tally::default(), Some(message)),
     };
@@ -66,17 +66,9 @@ pub async fn run(deps: &Deps, settings: &TheOrgSettings, options: ImportOptions)
     if !options.dry_run {
         notify(deps, settings, &run, &tally, error.as_deref(), options.trigger).await;
     }
-    if let Value::Object(map) = &mut summary {
-        map.insert("run_id".into(), json!(run.run_id));
-        map.insert("status".into(), json!(run.status.as_str()));
-        map.insert("counts".into(), json!(run.counts));
-        map.insert("roles".into(), json!(tally));
-        map.insert("dry_run".into(), json!(options.dry_run));
-        if let Some(e) = &error {
-            map.insert("error".into(), json!(e));
-        }
-    }
-    Ok(summary)
+    let mut answer = app::run_answer(summary, &run, options.dry_run, error.as_deref());
+    answer["roles"] = json!(tally);
+    Ok(answer)
 }
 
 /// The posting as the mapping sees it.

@@ -170,6 +170,37 @@ impl RunLease {
     }
 }
 
+/// The run-log message of a finished sync: the `warnings` of its summary, which the admin should act
+/// on (the counts are shown beside it). `None` when there are none.
+pub fn warnings_message(summary: &Value) -> Option<String> {
+    let warnings: Vec<String> = summary["warnings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|w| format!("warning: {w}"))
+        .collect();
+    (!warnings.is_empty()).then(|| warnings.join("; "))
+}
+
+/// A sync's answer: what the job returned, with the run's id, status, counts, whether it was a dry
+/// run, and the error that ended it.
+pub fn run_answer(mut summary: Value, run: &Run, dry_run: bool, error: Option<&str>) -> Value {
+    if !summary.is_object() {
+        summary = serde_json::json!({});
+    }
+    if let Value::Object(map) = &mut summary {
+        map.insert("run_id".into(), serde_json::json!(run.run_id));
+        map.insert("status".into(), serde_json::json!(run.status.as_str()));
+        map.insert("counts".into(), serde_json::json!(run.counts));
+        map.insert("dry_run".into(), serde_json::json!(dry_run));
+        if let Some(e) = error {
+            map.insert("error".into(), serde_json::json!(e));
+        }
+    }
+    summary
+}
+
 /// What to tell the admin when Namely refuses to be read: a refused token says how to make a new one.
 pub fn namely_read_error(e: &connectors::Error) -> String {
     match e.status() {
