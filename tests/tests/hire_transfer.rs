@@ -451,3 +451,17 @@ async fn malformed_requests_get_the_status_that_says_what_is_wrong() {
     }
     assert!(h.sb.lever.requests().is_empty() && h.sb.namely.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_refused_namely_token_fails_the_hire_with_how_to_make_a_new_one() {
+    let h = harness(&[]).await;
+    h.sb.namely.inject(FaultRule::new(Fault::Unauthorized));
+    let (_, body) = h.hire(0).await;
+    assert_eq!(body["outcomes"][0]["action"], "failed", "{body}");
+    assert_eq!(body["outcomes"][0]["retry_later"], false, "waiting will not fix a token");
+    let note = h.notes(0).pop().unwrap();
+    assert!(note.contains("personal access token") && note.contains(TAG_RETRY), "{note}");
+    assert!(!note.contains(&h.sb.credentials.namely_token), "the token leaked into the note");
+    assert!(h.tags(0).contains(&TAG_FAILED.to_string()));
+    assert_eq!(h.profile_creations(), 0);
+}

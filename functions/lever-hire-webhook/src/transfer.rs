@@ -73,6 +73,12 @@ enum Stop {
 impl From<connectors::Error> for Stop {
     fn from(e: connectors::Error) -> Stop {
         match e.kind() {
+            // Wherever Namely refuses the token, the admin needs a new one before a retry can work.
+            ErrorKind::Permanent
+                if e.vendor() == connectors::Vendor::Namely && matches!(e.status(), Some(401 | 403)) =>
+            {
+                Stop::Fail(format!("{}; then add the tag '{TAG_RETRY}'", app::namely_read_error(&e)))
+            }
             ErrorKind::Permanent => Stop::Fail(e.to_string()),
             _ => Stop::Later(e.to_string()),
         }
@@ -345,9 +351,9 @@ async fn run(
             )],
         });
     }
-    let created = namely.create_profile(&new_profile(&hire)).await.map_err(|e| match e.kind() {
-        ErrorKind::Permanent => Stop::Fail(namely_refusal(&e)),
-        _ => Stop::Later(e.to_string()),
+    let created = namely.create_profile(&new_profile(&hire)).await.map_err(|e| match namely_refusal(&e) {
+        Some(refusal) => Stop::Fail(refusal),
+        None => Stop::from(e),
     })?;
     if let Value::Object(body) = &mut entry.body {
         body.insert("namely_id".into(), json!(created.id));
@@ -501,17 +507,13 @@ pub fn new_profile(hire: &NamelyHire) -> NewProfile {
     profile
 }
 
-/// Namely's refusal in words an admin can act on.
-fn namely_refusal(e: &connectors::Error) -> String {
-    match (e.status(), e.vendor_message()) {
-        (Some(401), _) | (Some(403), _) => format!(
-            "{e}. Create a new personal access token in Namely (profile menu > API > Personal Access Tokens), \
-             store it in the Namely secret, then add the tag '{TAG_RETRY}'"
-        ),
-        (Some(status), Some(message)) => format!(
+/// Namely's refusal of the profile itself (a 4xx other than auth), quoted so the admin can act on it.
+fn namely_refusal(e: &connectors::Error) -> Option<String> {
+    match (e.kind(), e.status(), e.vendor_message()) {
+        (ErrorKind::Permanent, Some(status), Some(message)) if !matches!(status, 401 | 403) => Some(format!(
             "Namely refused the profile (HTTP {status}): \"{message}\". Correct the field in Lever, then add the tag '{TAG_RETRY}'"
-        ),
-        _ => e.to_string(),
+        )),
+        _ => None,
     }
 }
 
