@@ -1,7 +1,11 @@
 //! Helpers shared by the end-to-end tests: sandbox-backed environments for the functions, and
 //! moto's AWS emulator (started by `scripts/test.sh`, which exports `AWS_ENDPOINT_URL`).
 
+use platform::runlog::SqliteRunLog;
+use platform::{Config, SecretStore};
 use sandbox::Sandbox;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The environment that points a function at the sandbox (URLs and inline `*_SECRET_JSON`
 /// secrets), with the embedded run log at `store_path`.
@@ -9,6 +13,19 @@ pub fn sandbox_env(sb: &Sandbox, store_path: &std::path::Path) -> Vec<(String, S
     let mut env = sb.env_vars();
     env.push(("LOCAL_STORE_PATH".into(), store_path.display().to_string()));
     env
+}
+
+/// Deps pointed at the sandbox, `overrides` set on top of its environment, with the embedded run log
+/// in `dir`; the run log is returned too, to read what a run recorded.
+pub fn sandbox_deps(sb: &Sandbox, dir: &std::path::Path, overrides: &[(&str, &str)]) -> (app::Deps, Arc<SqliteRunLog>) {
+    let mut env: HashMap<String, String> = sandbox_env(sb, &dir.join("runs.sqlite3")).into_iter().collect();
+    for (k, v) in overrides {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
+    let runlog = Arc::new(SqliteRunLog::open(&config.local_store_path).expect("run log"));
+    (app::Deps::new(config, secrets, runlog.clone()), runlog)
 }
 
 /// The SDK configuration aimed at moto, or `None` when `E2E_SKIP_AWS=1` asks to skip.

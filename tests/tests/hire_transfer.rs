@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use lever_hire_webhook::settings::HireSettings;
 use lever_hire_webhook::transfer::{TAG_FAILED, TAG_RETRY, TAG_SKIP, TAG_SUCCESS};
 use platform::runlog::SqliteRunLog;
-use platform::{Action, Config, RunLog, SecretStore};
+use platform::{Action, RunLog};
 use sandbox::{lever_signed_delivery, Fault, FaultRule, Sandbox, Tenant};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -30,11 +30,8 @@ impl Drop for Harness {
 async fn harness(settings: &[(&str, &str)]) -> Harness {
     let sb = Sandbox::start(Tenant::small()).await.expect("sandbox");
     let dir = std::env::temp_dir().join(format!("e2e-hire-{}", uuid::Uuid::new_v4()));
-    let env: HashMap<String, String> = e2e::sandbox_env(&sb, &dir.join("runs.sqlite3")).into_iter().collect();
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
-    let runlog = Arc::new(SqliteRunLog::open(&config.local_store_path).expect("run log"));
-    let deps = Arc::new(Deps::new(config, secrets, runlog.clone()));
+    let (deps, runlog) = e2e::sandbox_deps(&sb, &dir, &[]);
+    let deps = Arc::new(deps);
     let map: HashMap<String, String> = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = HireSettings::from_lookup(|k| map.get(k).cloned()).expect("settings");
     Harness { sb, deps, settings, runlog, dir }

@@ -4,7 +4,7 @@
 use app::Deps;
 use lessonly_sync::settings::LessonlySettings;
 use platform::runlog::SqliteRunLog;
-use platform::{Config, RunLog, RunStatus, SecretStore};
+use platform::{RunLog, RunStatus};
 use sandbox::{Fault, FaultRule, Sandbox, Tenant, TenantSpec};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -28,14 +28,9 @@ async fn harness(employees: usize, settings: &[(&str, &str)]) -> Harness {
     let tenant = Tenant::generate(&TenantSpec { seed: 11, employees, opportunities: 2, postings: 2 });
     let sb = Sandbox::start(tenant).await.expect("sandbox");
     let dir = std::env::temp_dir().join(format!("e2e-lessonly-{}", uuid::Uuid::new_v4()));
-    let mut env: HashMap<String, String> = e2e::sandbox_env(&sb, &dir.join("runs.sqlite3")).into_iter().collect();
     // The published 500/min would make a few hundred writes take most of a minute.
-    env.insert("LESSONLY_RATE_LIMIT".into(), "100/s,burst=20".into());
-    env.insert("NAMELY_RATE_LIMIT".into(), "100/s".into());
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
-    let runlog = Arc::new(SqliteRunLog::open(&config.local_store_path).expect("run log"));
-    let deps = Deps::new(config, secrets, runlog.clone());
+    let rates = [("LESSONLY_RATE_LIMIT", "100/s,burst=20"), ("NAMELY_RATE_LIMIT", "100/s")];
+    let (deps, runlog) = e2e::sandbox_deps(&sb, &dir, &rates);
     let map: HashMap<String, String> = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = LessonlySettings::from_lookup(|k| map.get(k).cloned()).expect("settings");
     Harness { sb, deps, settings, runlog, dir }
@@ -266,12 +261,8 @@ async fn a_namely_token_expiring_within_30_days_is_a_warning_in_the_run_log() {
         let mut h = harness(5, &[]).await;
         let secret = json!({"company": h.sb.credentials.namely_company, "token": h.sb.credentials.namely_token,
                             "expires_on": expires});
-        let mut env: HashMap<String, String> =
-            e2e::sandbox_env(&h.sb, &h.dir.join("runs.sqlite3")).into_iter().collect();
-        env.insert("NAMELY_SECRET_JSON".into(), secret.to_string());
-        let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-        let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
-        h.deps = Deps::new(config, secrets, h.runlog.clone());
+        // A second handle on the same run-log file: `h.runlog` reads what this one records.
+        h.deps = e2e::sandbox_deps(&h.sb, &h.dir, &[("NAMELY_SECRET_JSON", &secret.to_string())]).0;
         let summary = h.sync(json!({"action": "sync"})).await;
         assert_eq!(summary["status"], "succeeded", "{summary}");
         let run = h.runlog.latest_runs(Some("lessonly-sync"), 1).await.unwrap().remove(0);

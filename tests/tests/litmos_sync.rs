@@ -4,7 +4,7 @@
 use app::Deps;
 use litmos_sync::settings::LitmosSettings;
 use platform::runlog::SqliteRunLog;
-use platform::{Action, Config, RunLog, RunStatus, SecretStore};
+use platform::{Action, RunLog, RunStatus};
 use sandbox::{Fault, FaultRule, Sandbox, Tenant, TenantSpec};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -37,18 +37,13 @@ async fn harness(employees: usize, settings: &[(&str, &str)]) -> Harness {
 async fn harness_on(tenant: Tenant, settings: &[(&str, &str)], company: Option<&str>) -> Harness {
     let sb = Sandbox::start(tenant).await.expect("sandbox");
     let dir = std::env::temp_dir().join(format!("e2e-litmos-{}", uuid::Uuid::new_v4()));
-    let mut env: HashMap<String, String> = e2e::sandbox_env(&sb, &dir.join("runs.sqlite3")).into_iter().collect();
     // The published 100/min would make a few dozen writes take most of a minute.
-    env.insert("LITMOS_RATE_LIMIT".into(), "100/s,burst=20".into());
-    env.insert("NAMELY_RATE_LIMIT".into(), "100/s".into());
-    if let Some(company) = company {
-        let secret = json!({"company": company, "token": sb.credentials.namely_token});
-        env.insert("NAMELY_SECRET_JSON".into(), secret.to_string());
+    let secret = company.map(|company| json!({"company": company, "token": sb.credentials.namely_token}).to_string());
+    let mut overrides = vec![("LITMOS_RATE_LIMIT", "100/s,burst=20"), ("NAMELY_RATE_LIMIT", "100/s")];
+    if let Some(secret) = &secret {
+        overrides.push(("NAMELY_SECRET_JSON", secret));
     }
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
-    let runlog = Arc::new(SqliteRunLog::open(&config.local_store_path).expect("run log"));
-    let deps = Deps::new(config, secrets, runlog.clone());
+    let (deps, runlog) = e2e::sandbox_deps(&sb, &dir, &overrides);
     let map: HashMap<String, String> = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = LitmosSettings::from_lookup(|k| map.get(k).cloned()).expect("settings");
     Harness { sb, deps, settings, runlog, dir }

@@ -3,7 +3,7 @@
 
 use app::Deps;
 use platform::runlog::SqliteRunLog;
-use platform::{Config, RunLog, SecretStore};
+use platform::RunLog;
 use sandbox::{Fault, FaultRule, Sandbox, Tenant, TenantSpec};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -28,11 +28,8 @@ async fn harness(postings: usize, settings: &[(&str, &str)], aws: Option<aws_con
     let tenant = Tenant::generate(&TenantSpec { seed: 31, employees: 5, opportunities: 2, postings });
     let sb = Sandbox::start(tenant).await.expect("sandbox");
     let dir = std::env::temp_dir().join(format!("e2e-theorg-{}", uuid::Uuid::new_v4()));
-    let env: HashMap<String, String> = e2e::sandbox_env(&sb, &dir.join("runs.sqlite3")).into_iter().collect();
-    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
-    let runlog = Arc::new(SqliteRunLog::open(&config.local_store_path).expect("run log"));
-    let deps = Deps::new(config, secrets, runlog.clone()).with_aws(aws);
+    let (deps, runlog) = e2e::sandbox_deps(&sb, &dir, &[]);
+    let deps = deps.with_aws(aws);
     let map: HashMap<String, String> = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let settings = TheOrgSettings::from_lookup(|k| map.get(k).cloned()).expect("settings");
     Harness { sb, deps, settings, runlog, dir }
