@@ -1,16 +1,15 @@
 //! The sync scenarios: a seeded tenant, every vendor's client limiter set to the limit the sandbox
-//! enforces, a first sync and a no-change re-sync, and the figures of each.
+//! enforces, the function's release binary running as a Lambda container in its own process, a
+//! first sync and a no-change re-sync, and the figures of each.
 
+use crate::binaries::TempDir;
+use crate::runtime_api::Container;
 use crate::Options;
-use app::Deps;
-use platform::runlog::SqliteRunLog;
-use platform::{Config, SecretStore};
 use sandbox::{RecordedRequest, Sandbox, Tenant, TenantSpec, VendorHandle};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Read and write calls to one vendor.
@@ -33,10 +32,19 @@ pub struct Row {
     pub bound_by: String,
     pub limit_per_s: f64,
     pub achieved_per_s: f64,
+    /// How long the writes to that vendor went on, and their rate meanwhile.
+    pub write_phase_s: f64,
+    pub write_rate_per_s: f64,
     /// Throttle answers received from the sandbox (all vendors).
     pub throttles: u64,
-    /// Peak resident memory of the bench process (the in-process sandbox included), MB.
+    /// Peak resident memory of the function's process during the pass, MB.
     pub peak_rss_mb: f64,
+    /// Invocations the pass took (a Litmos sync out of time continues in the next one).
+    pub invocations: u32,
+    /// Runs the pass recorded (one, however many invocations it took).
+    pub runs: usize,
+    /// Records in the target vendor that share a key with another (email, username, external id).
+    pub duplicates: usize,
     /// Wall time at the vendors' real published limits.
     pub projected_real_s: f64,
     pub counts: Value,
@@ -53,16 +61,9 @@ const LITMOS_PAGE: usize = 500;
 
 struct Setup {
     sb: Sandbox,
-    deps: Deps,
-    _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    /// The function's environment.
+    env: HashMap<String, String>,
+    dir: TempDir,
 }
 
 fn scaled(per_minute: f64, scale: u32) -> u32 {
@@ -83,24 +84,38 @@ async fn setup(options: &Options) -> Result<Setup, String> {
         (&sb.lever, "LEVER_RATE_LIMIT", 600),
         (&sb.theorg, "THEORG_RATE_LIMIT", 900),
     ];
-    let dir = TempDir(std::env::temp_dir().join(format!("bench-{}", uuid::Uuid::new_v4())));
+    let dir = TempDir::new("sync")?;
     let mut env: HashMap<String, String> = sb.env_vars().into_iter().collect();
-    env.insert("LOCAL_STORE_PATH".into(), dir.0.join("runs.sqlite3").display().to_string());
+    env.insert("LOCAL_STORE_PATH".into(), dir.path().join("runs.sqlite3").display().to_string());
     for (handle, var, per_minute) in limits {
         handle.set_latency(latency);
         handle.set_rate_limit(Some(per_minute));
         env.insert(var.into(), format!("{per_minute}/min,burst=1"));
     }
-    let config = Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| e.to_string())?;
-    let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
-    let runlog = SqliteRunLog::open(&config.local_store_path).map_err(|e| e.to_string())?;
-    let deps = Deps::new(config, secrets, Arc::new(runlog));
-    Ok(Setup { sb, deps, _dir: dir })
+    // The Litmos budget per invocation shrinks with the rates, so a first sync needs as many
+    // follow-up invocations as it would at the real limits.
+    let budget = (litmos_sync::settings::DEFAULT_TIME_BUDGET.as_secs() / u64::from(scale.max(1))).max(1);
+    env.insert("LITMOS_TIME_BUDGET_SECONDS".into(), budget.to_string());
+    Ok(Setup { sb, env, dir })
 }
 
 fn calls(requests: &[RecordedRequest]) -> Calls {
     let reads = requests.iter().filter(|r| r.method == "GET").count() as u64;
     Calls { reads, writes: requests.len() as u64 - reads }
+}
+
+/// The rate of the writes while they went on: from the first write sent to the last answered.
+fn write_phase(requests: &[RecordedRequest]) -> (f64, f64) {
+    let writes: Vec<&RecordedRequest> = requests.iter().filter(|r| r.method != "GET").collect();
+    let first = writes.iter().map(|r| r.received_at).min();
+    let last = writes.iter().filter_map(|r| r.answered_at).max();
+    match (first, last) {
+        (Some(first), Some(last)) if last > first => {
+            let span = last.duration_since(first).as_secs_f64();
+            (span, writes.len() as f64 / span)
+        }
+        _ => (0.0, 0.0),
+    }
 }
 
 fn throttles(sb: &Sandbox) -> u64 {
@@ -120,56 +135,37 @@ fn clear(sb: &Sandbox) {
     }
 }
 
-/// Peak resident set size of this process so far (VmHWM), in MB.
-pub fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn pages(items: usize, per_page: usize) -> u64 {
     items.div_ceil(per_page).max(1) as u64
 }
 
-/// Runs one scenario: the first sync and a re-sync with nothing changed.
-pub async fn run(name: &str, options: &Options) -> Result<Vec<Row>, String> {
+/// Runs one scenario: the first sync and a re-sync with nothing changed, each in a new container.
+pub async fn run(name: &str, options: &Options, bin_dir: &std::path::Path) -> Result<Vec<Row>, String> {
     let s = setup(options).await?;
+    let binary = bin_dir.join(match name {
+        "lessonly" => "lessonly-sync",
+        "litmos" => "litmos-sync",
+        _ => "theorg-import",
+    });
     let mut rows = Vec::new();
     for pass in ["first", "no-change re-sync"] {
         clear(&s.sb);
-        let before_groups = s.sb.lessonly_data().groups;
+        let lessonly_before = s.sb.lessonly_data();
         // The lists read at the start of the run are as long as the vendor's data before it.
-        let users_before = s.sb.lessonly_data().users.len();
+        let users_before = lessonly_before.users.len();
         let learners_before = s.sb.litmos_data().users.len();
-        let event = json!({"action": "sync", "trigger": "manual"});
+        let container = Container::start(&binary, &s.env, s.dir.path()).await?;
         let started = Instant::now();
-        let answer = match name {
-            "lessonly" => {
-                let settings =
-                    lessonly_sync::settings::LessonlySettings::from_lookup(|_| None).map_err(|e| e.to_string())?;
-                lessonly_sync::handle_with(&s.deps, &settings, event).await
-            }
-            "litmos" => {
-                let settings =
-                    litmos_sync::settings::LitmosSettings::from_lookup(|_| None).map_err(|e| e.to_string())?;
-                let mut answer = litmos_sync::handle_with(&s.deps, &settings, event).await;
-                // A run out of time continues in the next invocation, as the schedule would.
-                while matches!(&answer, Ok(a) if a["status"] == "continuing") {
-                    let next = json!({"action": "sync", "continue_only": true});
-                    answer = litmos_sync::handle_with(&s.deps, &settings, next).await;
-                }
-                answer
-            }
-            _ => {
-                let settings =
-                    theorg_import::settings::TheOrgSettings::from_lookup(|_| None).map_err(|e| e.to_string())?;
-                theorg_import::handle_with(&s.deps, &settings, event).await
-            }
+        let mut answer = container.invoke(json!({"action": "sync", "trigger": "manual"})).await?;
+        let mut invocations = 1;
+        let mut run_ids = vec![answer["run_id"].clone()];
+        // A run out of time continues in the next invocation, as the schedule would start it.
+        while answer["status"] == "continuing" {
+            answer = container.invoke(json!({"action": "sync", "continue_only": true})).await?;
+            invocations += 1;
+            run_ids.push(answer["run_id"].clone());
         }
-        .map_err(|e| e.to_string())?;
+        run_ids.dedup();
         let wall = started.elapsed().as_secs_f64();
         if answer["status"] != "succeeded" {
             return Err(format!("{name} {pass}: {answer}"));
@@ -179,23 +175,27 @@ pub async fn run(name: &str, options: &Options) -> Result<Vec<Row>, String> {
         let mut made = BTreeMap::new();
         let mut needed = BTreeMap::new();
         let profiles = s.sb.namely_data().profiles.len();
+        let limited = match name {
+            "lessonly" => s.sb.lessonly.requests(),
+            "litmos" => s.sb.litmos.requests(),
+            _ => s.sb.theorg.requests(),
+        };
+        let (write_phase_s, write_rate_per_s) = write_phase(&limited);
+        if options.breakdown {
+            eprint!("{}", breakdown(&format!("{name} {pass}"), &s.sb));
+        }
         let (bound_by, limit_per_s, limited_calls, projected) = match name {
             "lessonly" => {
                 made.insert("Namely".to_string(), calls(&s.sb.namely.requests()));
                 made.insert("Lessonly".to_string(), calls(&s.sb.lessonly.requests()));
                 let groups = s.sb.namely_data().groups.len();
-                // Every group whose members changed needs one call (or its create).
-                let after = s.sb.lessonly_data().groups;
-                let changed_groups = after
-                    .iter()
-                    .filter(|g| before_groups.iter().find(|b| b.id == g.id).is_none_or(|b| b.members != g.members))
-                    .count() as u64;
+                let lessonly_after = s.sb.lessonly_data();
                 needed.insert("Namely".into(), Calls { reads: pages(profiles, 50) + pages(groups, 50) + 2, writes: 0 });
                 needed.insert(
                     "Lessonly".into(),
                     Calls {
                         reads: pages(users_before, 1000) + 1,
-                        writes: n("created") + n("updated") + changed_groups,
+                        writes: lessonly_writes_needed(&lessonly_before, &lessonly_after),
                     },
                 );
                 let lessonly = made["Lessonly"];
@@ -259,13 +259,96 @@ pub async fn run(name: &str, options: &Options) -> Result<Vec<Row>, String> {
             bound_by: bound_by.into(),
             limit_per_s,
             achieved_per_s: achieved,
+            write_phase_s,
+            write_rate_per_s,
             throttles: throttles(&s.sb),
-            peak_rss_mb: peak_rss_mb(),
+            peak_rss_mb: container.peak_rss_mb(),
+            invocations,
+            runs: run_ids.len(),
+            duplicates: duplicates(name, &s.sb),
             projected_real_s: projected,
             counts,
         });
     }
     Ok(rows)
+}
+
+/// Calls per vendor, method and path (ids folded), and the sandbox's answer times, for finding where
+/// a run's calls and time go.
+fn breakdown(label: &str, sb: &Sandbox) -> String {
+    let mut out = format!("{label}: calls by endpoint\n");
+    for (vendor, h) in [
+        ("Namely", &sb.namely),
+        ("Lessonly", &sb.lessonly),
+        ("Litmos", &sb.litmos),
+        ("Lever", &sb.lever),
+        ("The Org", &sb.theorg),
+    ] {
+        let requests = h.requests();
+        if requests.is_empty() {
+            continue;
+        }
+        let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &requests {
+            let path: Vec<&str> =
+                r.path.split('/').map(|p| if p.len() > 12 || p.parse::<u64>().is_ok() { ":id" } else { p }).collect();
+            *kinds.entry(format!("{} {}", r.method, path.join("/"))).or_default() += 1;
+        }
+        let mut answer_ms: Vec<f64> = requests
+            .iter()
+            .filter_map(|r| r.answered_at.map(|a| a.duration_since(r.received_at).as_secs_f64() * 1000.0))
+            .collect();
+        answer_ms.sort_by(f64::total_cmp);
+        let at = |q: usize| answer_ms.get(answer_ms.len() * q / 100).copied().unwrap_or(0.0);
+        let _ = writeln!(out, "  {vendor}: answered in p50 {:.1} ms, p99 {:.1} ms (latency included)", at(50), at(99));
+        for (kind, count) in kinds {
+            let _ = writeln!(out, "    {count:>6}  {kind}");
+        }
+    }
+    out
+}
+
+/// The fewest Lessonly writes that turn `before` into `after`: one per new user or group; for an
+/// existing one, a restore or an archive (each its own call) and one call for any other change.
+fn lessonly_writes_needed(before: &sandbox::LessonlyData, after: &sandbox::LessonlyData) -> u64 {
+    let old_users: HashMap<i64, &Value> = before.users.iter().filter_map(|u| Some((u["id"].as_i64()?, u))).collect();
+    let state_keys = ["archived_at", "archived_by_user_id", "groups"];
+    let mut writes = 0u64;
+    for user in &after.users {
+        let Some(old) = user["id"].as_i64().and_then(|id| old_users.get(&id)) else {
+            writes += 1;
+            continue;
+        };
+        writes += u64::from(old["archived_at"].is_null() != user["archived_at"].is_null());
+        let changed = user
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(k, v)| !state_keys.contains(&k.as_str()) && old.get(k) != Some(v));
+        writes += u64::from(changed);
+    }
+    for group in &after.groups {
+        match before.groups.iter().find(|g| g.id == group.id) {
+            None => writes += 1,
+            Some(old) => {
+                writes += u64::from(old.archived_at.is_some() != group.archived_at.is_some());
+                writes += u64::from(old.members != group.members || old.managers != group.managers);
+            }
+        }
+    }
+    writes
+}
+
+/// Records of the job's target vendor that share their key with another one.
+fn duplicates(name: &str, sb: &Sandbox) -> usize {
+    let (records, key) = match name {
+        "lessonly" => (sb.lessonly_data().users, "email"),
+        "litmos" => (sb.litmos_data().users, "UserName"),
+        _ => (sb.theorg_data().jobs, "externalId"),
+    };
+    let keys: Vec<String> = records.iter().map(|r| r[key].to_string().to_lowercase()).collect();
+    let unique: std::collections::HashSet<&String> = keys.iter().collect();
+    keys.len() - unique.len()
 }
 
 fn calls_text(map: &BTreeMap<String, Calls>) -> String {
@@ -288,8 +371,19 @@ pub fn table(rows: &[Row]) -> String {
             row.bound_by,
             if row.limit_per_s > 0.0 { 100.0 * row.achieved_per_s / row.limit_per_s } else { 0.0 }
         );
+        if row.write_phase_s > 0.0 {
+            let _ = writeln!(
+                out,
+                "  writes           {:.1}/s over {:.1} s ({:.0}% of the limit)",
+                row.write_rate_per_s,
+                row.write_phase_s,
+                if row.limit_per_s > 0.0 { 100.0 * row.write_rate_per_s / row.limit_per_s } else { 0.0 }
+            );
+        }
         let _ = writeln!(out, "  throttle answers {}", row.throttles);
-        let _ = writeln!(out, "  peak RSS         {:.1} MB (bench process, sandbox included)", row.peak_rss_mb);
+        let _ = writeln!(out, "  peak RSS         {:.1} MB (the function's process)", row.peak_rss_mb);
+        let _ =
+            writeln!(out, "  invocations      {} ({} run, {} duplicates)", row.invocations, row.runs, row.duplicates);
         let _ =
             writeln!(out, "  at real limits   {:.0} s ({:.1} min)", row.projected_real_s, row.projected_real_s / 60.0);
         let _ = writeln!(out, "  outcome          {}", row.counts);

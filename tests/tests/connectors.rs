@@ -141,6 +141,12 @@ async fn namely_end_to_end() {
     assert_eq!(profiles.len(), sb.namely_data().profiles.len());
     assert!(sb.namely.requests().len() >= 3);
 
+    // The groups listing says how many there are, so one page that holds them all is one call.
+    sb.namely.clear_requests();
+    let listing = client.list_groups().await.expect("groups");
+    assert_eq!(listing.groups.len(), sb.namely_data().groups.len());
+    assert_eq!(sb.namely.requests().len(), 1, "{:?}", sb.namely.requests());
+
     sb.namely.clear_requests();
     // Fault paths are relative to the API root.
     sb.namely.inject(FaultRule::new(Fault::Throttle).path("/profiles").times(1));

@@ -67,18 +67,18 @@ async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, ru
     let lessonly = deps.clients.lessonly(deps).await.map_err(|e| e.to_string())?;
 
     let (every_profile, every_user) = (ProfileFilter::default(), Default::default());
-    let (profiles, directory, users, groups) = tokio::join!(
-        namely.list_profiles(&every_profile),
-        namely.directory(),
-        lessonly.list_users(&every_user),
-        lessonly.list_groups(),
-    );
-    let profiles = profiles.map_err(|e| app::namely_read_error(&e))?;
-    let directory = directory.map_err(|e| app::namely_read_error(&e))?;
+    // Each page of profiles becomes the plan's employees as it arrives (the directory, a call or
+    // two, comes first), so the company is never held as whole profiles.
+    let wanted: Vec<&str> = settings.sync.custom_fields.iter().map(|m| m.namely_key.as_str()).collect();
+    let employees = async {
+        let directory = namely.directory().await?;
+        namely.list_profiles_as(&every_profile, |p| employee(&p, &directory, &wanted)).await
+    };
+    let (employees, users, groups) = tokio::join!(employees, lessonly.list_users(&every_user), lessonly.list_groups());
+    let employees: Vec<Employee> = employees.map_err(|e| app::namely_read_error(&e))?;
     let users = users.map_err(|e| format!("Lessonly users could not be read: {e}"))?;
     let groups = groups.map_err(|e| format!("Lessonly groups could not be read: {e}"))?;
 
-    let employees: Vec<Employee> = profiles.iter().map(|p| employee(p, &directory)).collect();
     let learners: Vec<Learner> = users.iter().map(learner).collect();
     let lessonly_groups: Vec<LessonlyGroup> = groups
         .iter()
@@ -120,13 +120,15 @@ async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, ru
     Ok(json!({"warnings": warnings, "changes": changed}))
 }
 
-/// A Namely profile as the plan sees it.
-fn employee(profile: &Profile, directory: &Directory) -> Employee {
+/// A Namely profile as the plan sees it, with the values of the `wanted` keys (the mapped custom
+/// fields, any case) among its fields.
+fn employee(profile: &Profile, directory: &Directory, wanted: &[&str]) -> Employee {
+    let is_wanted = |key: &str| wanted.iter().any(|w| w.eq_ignore_ascii_case(key));
     let mut fields = BTreeMap::new();
-    if let Ok(Value::Object(map)) = serde_json::to_value(&profile.extra) {
-        for (k, v) in map {
-            if let Some(text) = text_of(&v) {
-                fields.insert(k, text);
+    for (k, v) in &profile.extra {
+        if is_wanted(k) {
+            if let Some(text) = text_of(v) {
+                fields.insert(k.clone(), text);
             }
         }
     }
@@ -141,7 +143,7 @@ fn employee(profile: &Profile, directory: &Directory) -> Employee {
         ("employee_type", profile.employee_type.as_ref().and_then(|t| t.title.clone())),
         ("start_date", profile.start_date.map(|d| d.to_string())),
     ] {
-        if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
+        if let Some(v) = v.filter(|v| is_wanted(k) && !v.trim().is_empty()) {
             fields.insert(k.to_string(), v);
         }
     }
@@ -351,9 +353,17 @@ async fn apply(
         };
         applied.insert(user.namely_id.as_str(), Applied { action, detail, failed });
     }
-    for group in &plan.groups {
-        let adds: Vec<i64> = group.add.iter().filter_map(|n| lessonly_ids.get(n).copied()).collect();
-        let result = apply_group(lessonly, group, &adds).await;
+    // The groups' writes go out together too; each group is one call (or a restore and a call).
+    let lessonly_ids = &lessonly_ids;
+    let group_results: Vec<Result<(), connectors::Error>> = futures::stream::iter(plan.groups.iter())
+        .map(|group| async move {
+            let adds: Vec<i64> = group.add.iter().filter_map(|n| lessonly_ids.get(n).copied()).collect();
+            apply_group(lessonly, group, &adds).await
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    for (group, result) in plan.groups.iter().zip(group_results) {
         let mut note = |namely_id: &str, text: String, failed: bool| {
             if let Some(a) = applied.get_mut(namely_id) {
                 if failed {

@@ -1,7 +1,8 @@
-//! One sync run, possibly across several invocations: read Namely and Litmos, plan (pure, in the
-//! mapping crate), apply in Namely-id order, and record every employee's outcome. When the time
-//! budget runs out the run saves its place (the last Namely id it finished) and the next invocation
-//! continues the same run.
+//! One sync run, possibly across several invocations: read the Litmos users, then Namely's
+//! profiles a page at a time, each page planned (pure, in the mapping crate) and written while the
+//! next is read, and every employee's outcome recorded. When the time budget runs out the run
+//! stops starting work, and the next invocation continues the same run, skipping everyone it has
+//! an outcome for.
 
 use crate::settings::LitmosSettings;
 use crate::FUNCTION;
@@ -9,11 +10,12 @@ use app::{Deps, RunLease};
 use connectors::litmos::{LitmosClient, User};
 use connectors::namely::{field_key_by_label, Profile, ProfileFilter};
 use futures::StreamExt;
-use mapping::litmos::{plan, Employee, LearnerAction, LearnerFields, LearnerState, Link, Office};
+use mapping::litmos::{Employee, LearnerAction, LearnerFields, LearnerState, Link, Office, PlannedLearner, Planner};
 use platform::runlog::ShardedMap;
 use platform::{Action, Outcome, Run, Trigger};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::HashSet;
 use std::time::Instant;
 
 /// The checkpoint that holds an unfinished run's place.
@@ -35,13 +37,16 @@ pub struct SyncOptions {
     pub continue_only: bool,
 }
 
-/// Where an unfinished run stands.
+/// An unfinished run: which one, and how many invocations it has had. What is done is what the
+/// run has recorded outcomes for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Progress {
     run_id: String,
-    /// Every employee up to and including this Namely id is done.
-    cursor: Option<String>,
     invocations: u32,
+    /// The Namely page to start reading at: one before the first page that had someone not yet
+    /// done, as a margin for profiles removed meanwhile (which shift later ones to earlier pages).
+    #[serde(default)]
+    resume_page: u32,
 }
 
 async fn load_progress(deps: &Deps) -> Result<Option<Progress>, app::Error> {
@@ -148,11 +153,9 @@ async fn sync(
             label = settings.activated_field
         ));
     };
-    let every_profile = ProfileFilter::default();
-    let (profiles, learners) = tokio::join!(namely.list_profiles(&every_profile), litmos.list_users());
-    let profiles = profiles.map_err(|e| app::namely_read_error(&e))?;
-    let learners = learners.map_err(|e| format!("Litmos users could not be read: {e}"))?;
-    let employees: Vec<Employee> = profiles.iter().map(|p| employee(p, &key)).collect();
+    // The Litmos users first (a handful of pages): matching needs all of them. Namely's profiles
+    // then come a page at a time, each page planned and written while the next is read.
+    let learners = litmos.list_users().await.map_err(|e| format!("Litmos users could not be read: {e}"))?;
     let states: Vec<LearnerState> = learners
         .iter()
         .map(|u| LearnerState {
@@ -162,82 +165,157 @@ async fn sync(
             active: u.active,
         })
         .collect();
+    drop(learners);
     let mut links = Links::load(deps.runlog.as_ref(), LINKS).await.map_err(|e| e.to_string())?;
-    let planned = plan(&employees, &states, &links.all());
+    let known_links = links.all();
+    let mut planner = Planner::new(&states, &known_links);
+    let every_profile = ProfileFilter::default();
+    let first_page = progress.as_ref().map_or(1, |p| p.resume_page.max(1));
+    let mut pager = namely.profile_pager_from(&every_profile, if options.dry_run { 1 } else { first_page });
 
     if options.dry_run {
-        let lines: Vec<String> = planned.iter().filter_map(describe).collect();
-        for p in &planned {
-            run.counts.add(planned_action(&p.action));
+        let mut lines = Vec::new();
+        while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
+            let employees: Vec<Employee> = page.iter().map(|p| employee(p, &key)).collect();
+            for p in planner.page(&employees) {
+                run.counts.add(planned_action(&p.action));
+                lines.extend(describe(&p));
+            }
         }
         return Ok(Ended::Done(json!({"warnings": warnings, "plan": lines})));
     }
 
-    let cursor = progress.as_ref().and_then(|p| p.cursor.clone());
+    // A continued run skips everyone it already recorded an outcome for.
+    let done: HashSet<String> = match &progress {
+        Some(_) => deps
+            .runlog
+            .run_outcomes(&run.run_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|o| o.record_id)
+            .collect(),
+        None => HashSet::new(),
+    };
     let invocations = progress.as_ref().map_or(1, |p| p.invocations + 1);
-    let mut pending: Vec<Outcome> = Vec::new();
-    let mut last_done = cursor.clone();
-    let remaining: Vec<_> =
-        planned.iter().filter(|p| cursor.as_ref().is_none_or(|c| p.namely_id.as_str() > c.as_str())).collect();
-    // Several learners in flight at once, so the run goes at Litmos's rate limit rather than at the
-    // pace of one round trip. No new one starts after the budget; those under way are finished.
     let budget = settings.time_budget;
-    let litmos = &litmos;
-    let mut results = futures::stream::iter(remaining.iter().enumerate())
-        .take_while(|_| std::future::ready(started.elapsed() < budget))
-        .map(|(i, item)| async move { (i, apply(litmos, &item.action).await) })
-        .buffer_unordered(IN_FLIGHT);
-    // Outcomes are recorded in Namely-id order, so the saved place never skips an unfinished one.
-    let mut finished: Vec<Option<Outcome>> = vec![None; remaining.len()];
-    let mut next = 0usize;
-    while let Some((i, result)) = results.next().await {
-        let (action, detail) = match result {
-            Ok((action, detail, link)) => {
-                if let Some(link) = link {
-                    links.set(&remaining[i].namely_id, link);
+    let out_of_time = || started.elapsed() >= budget;
+
+    // Producer: pages of profiles, planned, into a short queue, each item with its page; it stops
+    // when the writer stops.
+    let (queue, planned) = tokio::sync::mpsc::channel::<(u32, PlannedLearner)>(2 * IN_FLIGHT);
+    let reading = std::cell::Cell::new(first_page);
+    let produce = async {
+        let read_everyone = async {
+            while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
+                reading.set(pager.page());
+                let employees: Vec<Employee> = page.iter().map(|p| employee(p, &key)).collect();
+                for item in planner.page(&employees) {
+                    if done.contains(&item.namely_id) {
+                        continue;
+                    }
+                    if queue.send((pager.page(), item)).await.is_err() {
+                        return Ok(false);
+                    }
                 }
-                (action, detail)
             }
-            Err(e) if e.status() == Some(401) => {
-                drop(results);
-                save_batch(deps, &mut links, &mut pending).await?;
-                return Err(format!("Litmos refused the API key ({e}); check the api_key in the Litmos secret"));
+            Ok::<bool, String>(true)
+        }
+        .await;
+        // The writer's stream ends when the queue is closed, read error or not.
+        drop(queue);
+        read_everyone
+    };
+
+    // Consumer: several learners in flight at once, so the run goes at Litmos's rate limit rather
+    // than at the pace of one round trip. No new one starts after the budget; those under way are
+    // finished. Outcomes are recorded in batches, with the links they made, as they finish.
+    let litmos = &litmos;
+    // The first page with someone not started, once the writer stops short.
+    let resume = std::cell::Cell::new(u32::MAX);
+    let run_id = run.run_id.clone();
+    let (finished, to_record) = tokio::sync::mpsc::channel::<(Outcome, Option<Link>)>(4 * OUTCOME_BATCH);
+    let consume = async {
+        // Owned here, so that however this ends, the producer's next send fails and it stops;
+        // and when the sender goes, the recorder saves what is left.
+        let mut planned = planned;
+        let finished = finished;
+        let items = futures::stream::poll_fn(|cx| planned.poll_recv(cx));
+        let mut results = items
+            .take_while(|(page, _)| {
+                // The item taken when time is up goes back to the next invocation.
+                let go_on = !out_of_time();
+                if !go_on {
+                    resume.set(resume.get().min(*page));
+                }
+                std::future::ready(go_on)
+            })
+            .map(|(_, item)| async move {
+                let result = apply(litmos, &item.action).await;
+                (item, result)
+            })
+            .buffer_unordered(IN_FLIGHT);
+        while let Some((item, result)) = results.next().await {
+            let (action, detail, link) = match result {
+                Ok(done) => done,
+                Err(e) if e.status() == Some(401) => {
+                    return Err(format!("Litmos refused the API key ({e}); check the api_key in the Litmos secret"));
+                }
+                Err(e) => (Action::Failed, e.to_string(), None),
+            };
+            let outcome = Outcome {
+                run_id: run_id.clone(),
+                job: FUNCTION.to_string(),
+                record_id: item.namely_id,
+                label: Some(item.label),
+                action,
+                detail: Some(detail),
+                at: platform::runlog::now_ms(),
+            };
+            if finished.send((outcome, link)).await.is_err() {
+                return Err("the run log stopped taking outcomes".into());
             }
-            Err(e) => (Action::Failed, e.to_string()),
-        };
-        run.counts.add(action);
-        finished[i] = Some(Outcome {
-            run_id: run.run_id.clone(),
-            job: FUNCTION.to_string(),
-            record_id: remaining[i].namely_id.clone(),
-            label: Some(remaining[i].label.clone()),
-            action,
-            detail: Some(detail),
-            at: platform::runlog::now_ms(),
-        });
-        while let Some(outcome) = finished.get_mut(next).and_then(Option::take) {
-            last_done = Some(outcome.record_id.clone());
+        }
+        drop(results);
+        // Whatever is still queued was planned but not started.
+        planned.close();
+        for (page, _) in std::iter::from_fn(|| planned.try_recv().ok()) {
+            resume.set(resume.get().min(page));
+        }
+        Ok::<(), String>(())
+    };
+    // Recorder: outcomes and the links they made are saved in batches beside the writes, so the
+    // writes never wait for the run log.
+    let record = async {
+        // Owned here, so that a failed save stops the writer instead of leaving it waiting.
+        let mut to_record = to_record;
+        let mut pending: Vec<Outcome> = Vec::new();
+        while let Some((outcome, link)) = to_record.recv().await {
+            if let Some(link) = link {
+                links.set(&outcome.record_id, link);
+            }
+            run.counts.add(outcome.action);
             pending.push(outcome);
-            next += 1;
+            if pending.len() >= OUTCOME_BATCH {
+                save_batch(deps, &mut links, &mut pending).await?;
+                deps.runlog.save_run(run).await.map_err(|e| e.to_string())?;
+            }
         }
-        if pending.len() >= OUTCOME_BATCH {
-            save_batch(deps, &mut links, &mut pending).await?;
-            // The place is saved with the outcomes, so a killed invocation repeats no finished employee.
-            let progress = Progress { run_id: run.run_id.clone(), cursor: last_done.clone(), invocations };
-            let text = serde_json::to_string(&progress).unwrap_or_default();
-            deps.runlog.save_checkpoint(PROGRESS, &text).await.map_err(|e| e.to_string())?;
-            deps.runlog.save_run(run).await.map_err(|e| e.to_string())?;
-        }
+        save_batch(deps, &mut links, &mut pending).await
+    };
+    let (produced, consumed, recorded) = tokio::join!(produce, consume, record);
+    recorded?;
+    consumed?;
+    if !produced? {
+        resume.set(resume.get().min(reading.get()));
     }
-    if next < remaining.len() {
-        save_batch(deps, &mut links, &mut pending).await?;
-        let progress = Progress { run_id: run.run_id.clone(), cursor: last_done.clone(), invocations };
+    if resume.get() != u32::MAX {
+        let resume_page = resume.get().saturating_sub(1).max(1);
+        let progress = Progress { run_id: run.run_id.clone(), invocations, resume_page };
         let text = serde_json::to_string(&progress).unwrap_or_default();
         deps.runlog.save_checkpoint(PROGRESS, &text).await.map_err(|e| e.to_string())?;
-        return Ok(Ended::Paused(json!({"warnings": warnings, "done_this_invocation": next,
-            "remaining": remaining.len() - next, "invocation": invocations})));
+        return Ok(Ended::Paused(json!({"warnings": warnings, "invocation": invocations})));
     }
-    save_batch(deps, &mut links, &mut pending).await?;
     Ok(Ended::Done(json!({"warnings": warnings, "invocations": invocations})))
 }
 

@@ -41,13 +41,19 @@ impl RateLimit {
         RateLimit { rate: Rate::PerMinute(n), burst }
     }
 
+    /// The pace the client keeps: [`PACE`] of the rate, so that network jitter bunching two
+    /// requests together never puts one more than the limit into the vendor's window.
     fn tokens_per_second(&self) -> f64 {
-        match self.rate {
+        let per_second = match self.rate {
             Rate::PerSecond(n) => f64::from(n),
             Rate::PerMinute(n) => f64::from(n) / 60.0,
-        }
+        };
+        per_second * PACE
     }
 }
+
+/// The share of a rate limit the client uses (see [`RateLimit::tokens_per_second`]).
+pub const PACE: f64 = 0.99;
 
 /// How failed requests are retried. Defaults suit production; tests shrink the durations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -578,6 +584,14 @@ fn classify_transport(e: &reqwest::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_paces_just_under_the_limit() {
+        let per_second = RateLimit { rate: Rate::PerMinute(600), burst: 1 }.tokens_per_second();
+        assert!((per_second - 9.9).abs() < 1e-9, "{per_second}");
+        // At burst 1 no sliding minute can hold more than the limit, with room for jitter.
+        assert!(1.0 + 60.0 * per_second <= 600.0 - 5.0);
+    }
 
     #[test]
     fn backoff_ceiling_doubles_and_is_capped() {

@@ -725,27 +725,43 @@ impl NamelyClient {
 
     /// Every profile matching the filter, following pages until an empty page (or `total_count`).
     pub async fn list_profiles(&self, filter: &ProfileFilter) -> Result<Vec<Profile>> {
-        let mut all: Vec<Profile> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for page in 1.. {
-            let batch = self.list_profiles_page(filter, page).await?;
-            if batch.profiles.is_empty() {
-                break;
-            }
-            let before = all.len();
-            for profile in batch.profiles {
-                // A server that ignores `page` would repeat itself forever; ids make that visible.
-                if seen.insert(profile.id.clone()) {
-                    all.push(profile);
-                }
-            }
-            let no_progress = all.len() == before;
-            let done = batch.total_count.is_some_and(|total| all.len() as u64 >= total);
-            if no_progress || done {
-                break;
-            }
+        self.list_profiles_as(filter, |profile| profile).await
+    }
+
+    /// Every profile matching the filter, each turned by `keep` into what the caller needs as its
+    /// page arrives, so a large company is never held as whole profiles.
+    pub async fn list_profiles_as<T>(
+        &self,
+        filter: &ProfileFilter,
+        mut keep: impl FnMut(Profile) -> T,
+    ) -> Result<Vec<T>> {
+        let mut all: Vec<T> = Vec::new();
+        let mut pager = self.profile_pager(filter);
+        while let Some(page) = pager.next().await? {
+            all.extend(page.into_iter().map(&mut keep));
         }
         Ok(all)
+    }
+
+    /// The profiles matching the filter a page at a time, for a caller that works on each page
+    /// while the next is read.
+    pub fn profile_pager<'a>(&'a self, filter: &'a ProfileFilter) -> ProfilePager<'a> {
+        self.profile_pager_from(filter, 1)
+    }
+
+    /// [`Self::profile_pager`] starting at page `first` (1-based), for a run that continues where
+    /// it was.
+    pub fn profile_pager_from<'a>(&'a self, filter: &'a ProfileFilter, first: u32) -> ProfilePager<'a> {
+        let first = first.max(1);
+        ProfilePager {
+            client: self,
+            filter,
+            page: first - 1,
+            skipped: u64::from(first - 1) * u64::from(self.per_page),
+            seen: std::collections::HashSet::new(),
+            total: None,
+            done: false,
+        }
     }
 
     /// One profile by id.
@@ -876,8 +892,10 @@ impl NamelyClient {
                     listing.groups.push(g);
                 }
             }
-            // Stops on an empty page, and on a server that ignores `page` (nothing new came back).
-            if listing.groups.len() == before {
+            // Stops once `meta.total_count` groups are in, on an empty page, and on a server that
+            // ignores `page` (nothing new came back).
+            let total = value.get("meta").and_then(|m| m.get("total_count")).and_then(Value::as_u64);
+            if listing.groups.len() == before || total.is_some_and(|t| listing.groups.len() as u64 >= t) {
                 break;
             }
         }
@@ -898,6 +916,42 @@ fn decode_list<T: serde::de::DeserializeOwned>(value: &Value, key: &str, path: &
         detail: format!("JSON of an unexpected shape in `{key}` ({e})"),
         hint: None,
     })
+}
+
+/// Reads the profiles matching a filter page by page (see [`NamelyClient::profile_pager`]).
+pub struct ProfilePager<'a> {
+    client: &'a NamelyClient,
+    filter: &'a ProfileFilter,
+    /// The last page read.
+    page: u32,
+    /// Profiles on the pages before the first one read.
+    skipped: u64,
+    /// Ids already handed out: a server that ignores `page` repeats itself, and this shows it.
+    seen: std::collections::HashSet<String>,
+    total: Option<u64>,
+    done: bool,
+}
+
+impl ProfilePager<'_> {
+    /// The page the last [`Self::next`] read (0 before the first).
+    pub fn page(&self) -> u32 {
+        self.page
+    }
+
+    /// The next page's profiles not seen before; `None` after the last one. Stops on an empty page,
+    /// once `meta.total_count` profiles have come, and on a page with nothing new.
+    pub async fn next(&mut self) -> Result<Option<Vec<Profile>>> {
+        if self.done {
+            return Ok(None);
+        }
+        self.page += 1;
+        let batch = self.client.list_profiles_page(self.filter, self.page).await?;
+        self.total = batch.total_count.or(self.total);
+        let fresh: Vec<Profile> = batch.profiles.into_iter().filter(|p| self.seen.insert(p.id.clone())).collect();
+        let complete = self.total.is_some_and(|total| self.skipped + self.seen.len() as u64 >= total);
+        self.done = fresh.is_empty() || complete;
+        Ok((!fresh.is_empty()).then_some(fresh))
+    }
 }
 
 #[cfg(test)]

@@ -300,68 +300,103 @@ pub struct PlannedLearner {
 /// link then exact UserName then exact Email, syncing only "Litmos Activated" = "Yes", deactivating inactive people,
 /// and updating only when the fields sent last differ from Namely's.
 pub fn plan(employees: &[Employee], learners: &[LearnerState], links: &BTreeMap<String, Link>) -> Vec<PlannedLearner> {
-    let mut order: Vec<&Employee> = employees.iter().collect();
-    order.sort_by(|a, b| a.namely_id.trim().cmp(b.namely_id.trim()));
-    // Reversed so the first of any duplicate id or Namely id wins.
-    let by_id: HashMap<&str, usize> = learners.iter().enumerate().rev().map(|(i, l)| (l.id.trim(), i)).collect();
-    let labels: HashMap<&str, String> = order.iter().rev().map(|e| (e.namely_id.trim(), label(e))).collect();
-    let who = |namely_id: &str| labels.get(namely_id).cloned().unwrap_or_else(|| format!("Namely profile {namely_id}"));
+    Planner::new(learners, links).page(employees)
+}
 
-    // Links claim first, so an already-linked learner is never taken by another employee's email.
-    let mut owner: HashMap<usize, &str> = HashMap::new();
-    for (namely_id, link) in links {
-        if let Some(&li) = by_id.get(link.litmos_id.trim()) {
-            owner.entry(li).or_insert(namely_id.trim());
+/// [`plan`] a page at a time, for a run that starts writing while Namely is still being read.
+///
+/// The planner keeps, from one page to the next, which learner each employee took and the work
+/// emails on matched learners, so no learner is taken twice. Each page's entries are sorted by
+/// Namely id. One difference from planning everyone at once: a work email first seen on a learner
+/// matched in a later page is not known when an earlier page plans a create with it, so Litmos
+/// refuses that create (the outcome says so) instead of the plan explaining it.
+pub struct Planner<'a> {
+    learners: &'a [LearnerState],
+    links: &'a BTreeMap<String, Link>,
+    /// Learner index by Litmos id; the first of any duplicate id wins.
+    by_id: HashMap<&'a str, usize>,
+    /// Which Namely id took each learner.
+    owner: HashMap<usize, String>,
+    /// Labels of the employees planned so far, by Namely id.
+    labels: HashMap<String, String>,
+    /// Work emails on matched learners (lower case) -> who holds them.
+    emails: HashMap<String, String>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(learners: &'a [LearnerState], links: &'a BTreeMap<String, Link>) -> Planner<'a> {
+        let by_id: HashMap<&str, usize> = learners.iter().enumerate().rev().map(|(i, l)| (l.id.trim(), i)).collect();
+        // Links claim first, so an already-linked learner is never taken by another employee's email.
+        let mut owner: HashMap<usize, String> = HashMap::new();
+        for (namely_id, link) in links {
+            if let Some(&li) = by_id.get(link.litmos_id.trim()) {
+                owner.entry(li).or_insert_with(|| namely_id.trim().to_string());
+            }
         }
+        Planner { learners, links, by_id, owner, labels: HashMap::new(), emails: HashMap::new() }
     }
 
-    let found: Vec<Found> = order
-        .iter()
-        .map(|e| {
+    fn who(&self, namely_id: &str) -> String {
+        self.labels.get(namely_id).cloned().unwrap_or_else(|| format!("Namely profile {namely_id}"))
+    }
+
+    /// Plans one page of employees.
+    pub fn page(&mut self, employees: &[Employee]) -> Vec<PlannedLearner> {
+        let learners = self.learners;
+        let mut order: Vec<&Employee> = employees.iter().collect();
+        order.sort_by(|a, b| a.namely_id.trim().cmp(b.namely_id.trim()));
+        for e in &order {
+            // The first of any duplicate Namely id keeps its label.
+            self.labels.entry(e.namely_id.trim().to_string()).or_insert_with(|| label(e));
+        }
+
+        let mut found: Vec<Found> = Vec::with_capacity(order.len());
+        for e in &order {
             let id = e.namely_id.trim();
-            if id.is_empty() || !is_activated(e) {
-                return Found::Nobody;
-            }
-            if let Some(&li) = links.get(id).and_then(|link| by_id.get(link.litmos_id.trim())) {
-                return match owner.get(&li) {
-                    Some(&other) if other != id => Found::Conflict(conflict(&learners[li], &who(other))),
+            let f = if id.is_empty() || !is_activated(e) {
+                Found::Nobody
+            } else if let Some(&li) = self.links.get(id).and_then(|link| self.by_id.get(link.litmos_id.trim())) {
+                match self.owner.get(&li) {
+                    Some(other) if other != id => Found::Conflict(conflict(&learners[li], &self.who(other))),
                     _ => Found::Learner(li),
-                };
-            }
-            let Some(email) = clean(e.email.as_deref()) else { return Found::Nobody };
-            let candidates = email_candidates(email, learners);
-            // Prefer an active user when Litmos holds several with the same Email.
-            let free = candidates.iter().copied().filter(|li| !owner.contains_key(li));
-            let pick = free.clone().find(|&li| learners[li].active != Some(false)).or_else(|| free.clone().next());
-            match (pick, candidates.first()) {
-                (Some(li), _) => {
-                    owner.insert(li, id);
-                    Found::Learner(li)
                 }
-                (None, Some(&li)) => Found::Conflict(conflict(&learners[li], &who(owner[&li]))),
-                (None, None) => Found::Nobody,
-            }
-        })
-        .collect();
-
-    // Work emails already on a matched learner: a second user with one would be refused by Litmos.
-    let mut emails: HashMap<String, String> = HashMap::new();
-    for (e, f) in order.iter().zip(&found) {
-        if let (Found::Learner(_), Some(email)) = (f, clean(e.email.as_deref())) {
-            emails.entry(email.to_lowercase()).or_insert_with(|| label(e));
+            } else if let Some(email) = clean(e.email.as_deref()) {
+                let candidates = email_candidates(email, learners);
+                // Prefer an active user when Litmos holds several with the same Email.
+                let free = candidates.iter().copied().filter(|li| !self.owner.contains_key(li));
+                let pick = free.clone().find(|&li| learners[li].active != Some(false)).or_else(|| free.clone().next());
+                match (pick, candidates.first()) {
+                    (Some(li), _) => {
+                        self.owner.insert(li, id.to_string());
+                        Found::Learner(li)
+                    }
+                    (None, Some(&li)) => Found::Conflict(conflict(&learners[li], &self.who(&self.owner[&li]))),
+                    (None, None) => Found::Nobody,
+                }
+            } else {
+                Found::Nobody
+            };
+            found.push(f);
         }
-    }
 
-    order
-        .iter()
-        .zip(found)
-        .map(|(e, f)| {
-            let namely_id = e.namely_id.trim().to_string();
-            let link = links.get(namely_id.as_str());
-            let action = action(e, f, learners, link, &mut emails);
-            PlannedLearner { namely_id, label: label(e), action }
-        })
-        .collect()
+        // Work emails already on a matched learner: a second user with one would be refused by Litmos.
+        for (e, f) in order.iter().zip(&found) {
+            if let (Found::Learner(_), Some(email)) = (f, clean(e.email.as_deref())) {
+                self.emails.entry(email.to_lowercase()).or_insert_with(|| label(e));
+            }
+        }
+
+        order
+            .iter()
+            .zip(found)
+            .map(|(e, f)| {
+                let namely_id = e.namely_id.trim().to_string();
+                let link = self.links.get(namely_id.as_str());
+                let action = action(e, f, learners, link, &mut self.emails);
+                PlannedLearner { namely_id, label: label(e), action }
+            })
+            .collect()
+    }
 }
 
 /// The learner an employee was matched to, or why it could not be.
@@ -941,6 +976,39 @@ mod tests {
         let omar = person(OMAR, "Omar", "Haddad", "p.east@example.com");
         let planned = plan(&[paul_out, omar], &[paul_learner()], &paul_link());
         assert!(skip_reason(&planned[1].action).contains("already matched to Paul East <p.east@example.com>"));
+    }
+
+    #[test]
+    fn pages_planned_one_after_another_take_each_learner_once() {
+        // Page 1 takes Paul's learner by email; page 2's profile with the same email finds it taken.
+        let twin = person(OMAR, "P.", "East", "p.east@example.com");
+        let learners = [paul_learner()];
+        let none = BTreeMap::new();
+        let mut planner = Planner::new(&learners, &none);
+        let first = planner.page(&[paul()]);
+        assert_eq!(first[0].action, update(PAUL_LITMOS, &paul(), false));
+        let second = planner.page(std::slice::from_ref(&twin));
+        assert!(skip_reason(&second[0].action).contains("already matched to Paul East"), "{second:?}");
+        // A fresh planner (a new run) would have given the twin the learner.
+        assert!(matches!(Planner::new(&learners, &none).page(&[twin])[0].action, LearnerAction::Update { .. }));
+    }
+
+    #[test]
+    fn pages_give_the_same_plan_as_everyone_at_once() {
+        let people = [
+            paul(),
+            person(OMAR, "Omar", "Haddad", "omar@example.com"),
+            person("3", "Ana", "Lima", "ana@example.com"),
+            person("4", "Bo", "Chen", "bo@example.com"),
+        ];
+        let learners = [paul_learner(), learner("L-bo", "bo@example.com", Some(false))];
+        let links = paul_link();
+        let mut whole = plan(&people, &learners, &links);
+        let mut planner = Planner::new(&learners, &links);
+        let mut paged: Vec<PlannedLearner> = people.chunks(2).flat_map(|page| planner.page(page)).collect();
+        whole.sort_by(|a, b| a.namely_id.cmp(&b.namely_id));
+        paged.sort_by(|a, b| a.namely_id.cmp(&b.namely_id));
+        assert_eq!(paged, whole);
     }
 
     #[test]

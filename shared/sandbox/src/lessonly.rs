@@ -12,6 +12,8 @@ pub(crate) struct Lessonly {
     pub data: Arc<Mutex<LessonlyData>>,
     pub subdomain: String,
     pub api_key: String,
+    /// The last custom field datum id given out (0 until the first is needed).
+    pub last_datum_id: std::sync::atomic::AtomicI64,
 }
 
 fn error(status: u16, text: &str) -> Resp {
@@ -57,7 +59,24 @@ const WRITABLE: &[&str] = &[
 
 impl Lessonly {
     /// Writes `custom_user_fields` onto a user; an unknown `name` creates a new field, as Lessonly does.
-    fn write_custom(d: &mut LessonlyData, user: &mut Value, fields: &[Value]) -> Result<(), Resp> {
+    /// A new custom field datum id: one past the largest in the data, found once.
+    fn next_datum_id(&self, d: &LessonlyData) -> i64 {
+        use std::sync::atomic::Ordering;
+        if self.last_datum_id.load(Ordering::SeqCst) == 0 {
+            let max = d
+                .users
+                .iter()
+                .filter_map(|u| u["custom_user_field_data"].as_array())
+                .flatten()
+                .filter_map(|x| x["id"].as_i64())
+                .max()
+                .unwrap_or(5000);
+            let _ = self.last_datum_id.compare_exchange(0, max, Ordering::SeqCst, Ordering::SeqCst);
+        }
+        self.last_datum_id.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn write_custom(&self, d: &mut LessonlyData, user: &mut Value, fields: &[Value]) -> Result<(), Resp> {
         let mut data = user["custom_user_field_data"].as_array().cloned().unwrap_or_default();
         for f in fields {
             let field = if let Some(id) = f["custom_user_field_id"].as_i64() {
@@ -82,15 +101,7 @@ impl Lessonly {
             match data.iter_mut().find(|x| x["custom_user_field_id"] == field.id) {
                 Some(x) => x["value"] = value,
                 None => {
-                    let next = d
-                        .users
-                        .iter()
-                        .flat_map(|u| u["custom_user_field_data"].as_array().cloned().unwrap_or_default())
-                        .chain(data.iter().cloned())
-                        .filter_map(|x| x["id"].as_i64())
-                        .max()
-                        .unwrap_or(5000)
-                        + 1;
+                    let next = self.next_datum_id(d);
                     data.push(
                         json!({"id": next, "custom_user_field_id": field.id, "name": field.name, "value": value}),
                     );
@@ -162,7 +173,8 @@ impl Lessonly {
                 if body["role"].is_null() && body["role_id"].is_null() {
                     return error(400, "role or role_id is required");
                 }
-                let next = d.users.iter().filter_map(|u| u["id"].as_i64()).max().unwrap_or(1000) + 1;
+                // Ids ascend in creation order, so the newest user holds the largest.
+                let next = d.users.last().and_then(|u| u["id"].as_i64()).unwrap_or(1000) + 1;
                 json!({"id": next, "resource_type": "user", "ext_uid": null, "email": null, "name": null,
                     "role": "learner", "role_id": 45, "archived_at": null, "archived_by_user_id": null,
                     "job_title": null, "business_unit": null, "department": null, "location": null,
@@ -171,28 +183,37 @@ impl Lessonly {
             }
         };
         if let Some(e) = body["email"].as_str() {
-            let taken = d
-                .users
-                .iter()
-                .any(|u| u["id"] != user["id"] && u["email"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(e)));
+            let taken = d.email_owner(e).is_some_and(|owner| Some(owner) != user["id"].as_i64());
             if taken {
                 return error(400, "Email has already been taken");
             }
         }
+        let old_email = user["email"].as_str().map(str::to_lowercase);
         for k in WRITABLE {
             if let Some(v) = body.get(*k) {
                 user[*k] = v.clone();
             }
         }
         if let Some(fields) = body["custom_user_fields"].as_array() {
-            if let Err(r) = Self::write_custom(d, &mut user, fields) {
+            if let Err(r) = self.write_custom(d, &mut user, fields) {
                 return r;
             }
         }
         let uid = user["id"].clone();
-        match d.users.iter_mut().find(|u| u["id"] == uid) {
+        match id.and_then(|_| d.users.iter_mut().find(|u| u["id"] == uid)) {
             Some(slot) => *slot = user.clone(),
             None => d.users.push(user.clone()),
+        }
+        let new_email = user["email"].as_str().map(str::to_lowercase);
+        if let (Some(index), Some(id)) = (d.email_index.as_mut(), uid.as_i64()) {
+            if old_email != new_email {
+                if let Some(old) = &old_email {
+                    index.remove(old);
+                }
+                if let Some(new) = new_email {
+                    index.insert(new, id);
+                }
+            }
         }
         let mut out = user;
         out["type"] = json!(if id.is_some() { "update_user" } else { "create_user" });
@@ -201,14 +222,17 @@ impl Lessonly {
 
     /// Applies `[{id}, {id, remove:"true"}]` to a member list.
     fn apply_refs(list: &mut Vec<i64>, refs: &Value) {
-        for r in refs.as_array().cloned().unwrap_or_default() {
+        let mut present: std::collections::HashSet<i64> = list.iter().copied().collect();
+        for r in refs.as_array().map(Vec::as_slice).unwrap_or_default() {
             let Some(id) = r["id"].as_i64().or_else(|| r["id"].as_str().and_then(|s| s.parse().ok())) else {
                 continue;
             };
             // The API takes remove as the string "true".
             if r["remove"] == "true" || r["remove"] == true {
-                list.retain(|x| *x != id);
-            } else if !list.contains(&id) {
+                if present.remove(&id) {
+                    list.retain(|x| *x != id);
+                }
+            } else if present.insert(id) {
                 list.push(id);
             }
         }
@@ -216,6 +240,7 @@ impl Lessonly {
 
     fn group_json(d: &LessonlyData, g: &LessonlyGroup, ty: &str) -> Value {
         let users = |ids: &Vec<i64>| -> Vec<Value> {
+            let ids: std::collections::HashSet<&i64> = ids.iter().collect();
             d.users.iter().filter(|u| u["id"].as_i64().is_some_and(|i| ids.contains(&i))).map(v1).collect()
         };
         json!({"type": ty, "id": g.id, "name": g.name, "archived_at": g.archived_at,

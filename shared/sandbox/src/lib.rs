@@ -72,6 +72,7 @@ impl Sandbox {
             data: lessonly_data.clone(),
             subdomain: c.lessonly_subdomain.clone(),
             api_key: c.lessonly_api_key.clone(),
+            last_datum_id: Default::default(),
         }))
         .await?;
         let lessonly = VendorHandle { shared: s, base_url: format!("http://127.0.0.1:{p}/api") };
@@ -142,7 +143,11 @@ impl Sandbox {
     }
     /// Runs `f` with exclusive access to the Lessonly data (users, groups, custom fields).
     pub fn with_lessonly<R>(&self, f: impl FnOnce(&mut LessonlyData) -> R) -> R {
-        f(&mut lock(&self.lessonly_data))
+        let mut data = lock(&self.lessonly_data);
+        let out = f(&mut data);
+        // The caller may have changed emails; the server rebuilds its index when next needed.
+        data.email_index = None;
+        out
     }
     /// Runs `f` with exclusive access to the Litmos data.
     pub fn with_litmos<R>(&self, f: impl FnOnce(&mut LitmosData) -> R) -> R {

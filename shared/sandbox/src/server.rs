@@ -25,6 +25,10 @@ pub struct RecordedRequest {
     pub body: String,
     /// Status the sandbox answered (0 while the request is still being answered).
     pub status: u16,
+    /// When the request arrived.
+    pub received_at: std::time::Instant,
+    /// When the sandbox finished answering it (`None` while it is still being answered).
+    pub answered_at: Option<std::time::Instant>,
 }
 
 /// A failure the sandbox can be told to produce instead of the normal answer.
@@ -336,6 +340,7 @@ impl Server {
     fn set_status(&self, id: u64, status: u16) {
         if let Some((_, r)) = lock(&self.shared.requests).iter_mut().rev().find(|(i, _)| *i == id) {
             r.status = status;
+            r.answered_at = Some(std::time::Instant::now());
         }
     }
 
@@ -442,6 +447,8 @@ pub(crate) async fn entry(State(server): State<Arc<Server>>, request: Request) -
         headers: headers.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
         status: 0,
+        received_at: std::time::Instant::now(),
+        answered_at: None,
     });
     let resp = match server.vendor.route(&full_path) {
         Err(resp) => resp,

@@ -187,9 +187,21 @@ pub struct LessonlyData {
     pub groups: Vec<LessonlyGroup>,
     /// Every custom user field that exists; writing an unknown name appends here.
     pub custom_fields: Vec<LessonlyCustomField>,
+    /// Lower-cased email -> user id, built when first needed and dropped whenever the data is
+    /// changed from outside the server (see [`crate::Sandbox::with_lessonly`]).
+    pub(crate) email_index: Option<std::collections::HashMap<String, i64>>,
 }
 
 impl LessonlyData {
+    /// The id of the user holding this email (case-insensitive), through the index.
+    pub(crate) fn email_owner(&mut self, email: &str) -> Option<i64> {
+        let users = &self.users;
+        let index = self.email_index.get_or_insert_with(|| {
+            users.iter().filter_map(|u| Some((u["email"].as_str()?.to_lowercase(), u["id"].as_i64()?))).collect()
+        });
+        index.get(&email.to_lowercase()).copied()
+    }
+
     /// The user with this email (case-insensitive).
     pub fn user_by_email(&self, email: &str) -> Option<&Value> {
         self.users.iter().find(|u| u["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email)))
@@ -935,7 +947,7 @@ fn gen_lessonly(rng: &mut StdRng, namely: &NamelyData) -> LessonlyData {
             managers: vec![],
         },
     ];
-    LessonlyData { users, groups, custom_fields }
+    LessonlyData { users, groups, custom_fields, email_index: None }
 }
 
 fn litmos_user(id: String, first: &str, last: &str, email: &str, active: bool, level: &str) -> Value {
