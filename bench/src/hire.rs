@@ -89,7 +89,7 @@ pub async fn run(options: &Options) -> Result<HireBurst, String> {
     let sqs = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let dir = TempDir(run_log_dir().join(format!("bench-hire-{}", uuid::Uuid::new_v4())));
-    let env = environment(&sb, options, &dir, &sqs_url);
+    let env = environment(&sb, options, &dir, &sqs_url, workers);
     let runlog = Arc::new(SqliteRunLog::open(&dir.0.join("runs.sqlite3")).map_err(|e| e.to_string())?);
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&sqs_url)
@@ -273,7 +273,13 @@ fn run_log_dir() -> std::path::PathBuf {
 }
 
 /// The environment of every container: the sandbox, the run log, the queue and the limits.
-fn environment(sb: &Sandbox, options: &Options, dir: &TempDir, sqs_url: &str) -> HashMap<String, String> {
+fn environment(
+    sb: &Sandbox,
+    options: &Options,
+    dir: &TempDir,
+    sqs_url: &str,
+    workers: usize,
+) -> HashMap<String, String> {
     let latency = (options.latency_ms > 0).then(|| Duration::from_millis(options.latency_ms));
     let namely = (100.0 * f64::from(options.rate_scale)).round() as u32;
     // Lever publishes a per-second limit, so it is not scaled; burst 1 as in the sync scenarios.
@@ -282,6 +288,8 @@ fn environment(sb: &Sandbox, options: &Options, dir: &TempDir, sqs_url: &str) ->
     let mut env: HashMap<String, String> = sb.env_vars().into_iter().collect();
     env.insert("LOCAL_STORE_PATH".into(), dir.0.join("runs.sqlite3").display().to_string());
     env.insert("HIRE_QUEUE_URL".into(), format!("{sqs_url}/000000000000/hires"));
+    // As the template sets it: each of the workers keeps to its share of every limit.
+    env.insert("RATE_LIMIT_SHARE".into(), workers.to_string());
     for (handle, var, per_minute) in limits {
         handle.set_latency(latency);
         handle.set_rate_limit(Some(per_minute));

@@ -433,6 +433,28 @@ async fn a_worker_that_died_after_namely_created_the_profile_is_finished_by_the_
 }
 
 #[tokio::test]
+async fn a_success_tag_without_its_note_is_finished_by_the_next_attempt_not_skipped() {
+    let h = harness(&[]).await;
+    // The profile is created and the success tag goes on, but Lever refuses the note.
+    let notes = format!("/opportunities/{}/notes", h.id(0));
+    h.sb.lever.inject(FaultRule::new(Fault::ServerError(500)).method("POST").path(&notes));
+    let batch = h.invoke(h.sqs_event(0, 1)).await;
+    assert_eq!(batch["batchItemFailures"].as_array().unwrap().len(), 1, "{batch}");
+    assert!(h.tags(0).contains(&TAG_SUCCESS.to_string()), "{:?}", h.tags(0));
+    assert!(h.notes(0).is_empty());
+    h.sb.lever.clear_faults();
+    let batch = h.invoke(h.sqs_event(0, 2)).await;
+    assert_eq!(batch["batchItemFailures"], json!([]), "{batch}");
+    assert_eq!(h.profile_creations(), 1);
+    let notes = h.notes(0);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let profile_id = h.namely_profiles(&h.email(0))[0]["id"].as_str().unwrap().to_string();
+    assert!(notes[0].contains(&profile_id), "the note gives the Namely id: {notes:?}");
+    let entry = h.runlog.entry("hire", &h.id(0)).await.unwrap().unwrap();
+    assert_eq!(entry.state, "transferred", "{entry:?}");
+}
+
+#[tokio::test]
 async fn malformed_requests_get_the_status_that_says_what_is_wrong() {
     let h = harness(&[]).await;
     let request = |method: &str, body: &str| json!({"requestContext": {"http": {"method": method}}, "isBase64Encoded": false, "body": body});

@@ -314,7 +314,10 @@ async fn run(
             });
         }
     }
-    if has_tag(&opportunity, TAG_SUCCESS) && !attempt.forced {
+    // An earlier attempt of this hire that created (or linked) the profile but could not finish
+    // writing back may have left the success tag without its note: that one is finished, not skipped.
+    let known = entry.body.get("namely_id").and_then(Value::as_str).map(str::to_string);
+    if has_tag(&opportunity, TAG_SUCCESS) && !attempt.forced && known.is_none() {
         return Err(Stop::Skip(format!(
             "already tagged '{TAG_SUCCESS}' (an earlier transfer); add '{TAG_RETRY}' to transfer again"
         )));
@@ -339,7 +342,6 @@ async fn run(
     })?;
 
     // An earlier attempt that created the profile left its id; else look for the email.
-    let known = entry.body.get("namely_id").and_then(Value::as_str).map(str::to_string);
     if let Some(existing) = find_existing(&namely, known.as_deref(), &hire, settings.record_type).await? {
         return Ok(Transferred {
             namely_id: existing.id,

@@ -59,7 +59,8 @@ impl Clients {
         let url = &deps.config.lever_api_url;
         self.lever.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
             let mut config = LeverConfig::new(secret.api_key.clone());
-            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.lever);
+            config.rate_limit =
+                with_override(config.rate_limit, deps.config.rate_limits.lever, deps.config.rate_limits.share);
             config.base_url = url.clone();
             LeverClient::new(config)
         })
@@ -72,7 +73,8 @@ impl Clients {
         let url = deps.config.namely_url_for(&company);
         self.namely.get_or_build(fingerprint(&[secret.token.expose(), &url]), || {
             let mut config = NamelyConfig::new(company.clone(), secret.token.clone());
-            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.namely);
+            config.rate_limit =
+                with_override(config.rate_limit, deps.config.rate_limits.namely, deps.config.rate_limits.share);
             config.base_url = url.clone();
             NamelyClient::new(config)
         })
@@ -83,7 +85,8 @@ impl Clients {
         let url = &deps.config.lessonly_api_url;
         self.lessonly.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.subdomain, url]), || {
             let mut config = LessonlyConfig::new(secret.subdomain.clone(), secret.api_key.clone());
-            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.lessonly);
+            config.rate_limit =
+                with_override(config.rate_limit, deps.config.rate_limits.lessonly, deps.config.rate_limits.share);
             config.base_url = url.clone();
             LessonlyClient::new(config)
         })
@@ -94,7 +97,8 @@ impl Clients {
         let url = &deps.config.litmos_api_url;
         self.litmos.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.source, url]), || {
             let mut config = LitmosConfig::new(secret.api_key.clone(), secret.source.clone());
-            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.litmos);
+            config.rate_limit =
+                with_override(config.rate_limit, deps.config.rate_limits.litmos, deps.config.rate_limits.share);
             config.base_url = url.clone();
             LitmosClient::new(config)
         })
@@ -105,22 +109,25 @@ impl Clients {
         let url = &deps.config.theorg_api_url;
         self.theorg.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
             let mut config = TheOrgConfig::new(secret.api_key.clone());
-            config.rate_limit = with_override(config.rate_limit, deps.config.rate_limits.theorg);
+            config.rate_limit =
+                with_override(config.rate_limit, deps.config.rate_limits.theorg, deps.config.rate_limits.share);
             config.base_url = url.clone();
             TheOrgClient::new(config)
         })
     }
 }
 
-/// The configured rate in place of the vendor's default, keeping the default burst when none is given.
-fn with_override(default: Option<RateLimit>, setting: Option<RateSetting>) -> Option<RateLimit> {
-    let Some(setting) = setting else { return default };
+/// The configured rate in place of the vendor's default, keeping the default burst when none is
+/// given; then this container's `share` of it.
+fn with_override(default: Option<RateLimit>, setting: Option<RateSetting>, share: u32) -> Option<RateLimit> {
+    let Some(setting) = setting else { return default.map(|d| d.shared_by(share)) };
     let burst = setting.burst.or(default.map(|d| d.burst)).unwrap_or(1);
-    Some(if setting.per_minute {
+    let limit = if setting.per_minute {
         RateLimit::per_minute(setting.count, burst)
     } else {
         RateLimit::per_second(setting.count, burst)
-    })
+    };
+    Some(limit.shared_by(share))
 }
 
 /// The vendor behind a connection.
@@ -141,10 +148,18 @@ mod tests {
     #[test]
     fn a_configured_rate_replaces_the_default_and_keeps_its_burst_unless_given() {
         let default = Some(RateLimit::per_second(10, 20));
-        assert_eq!(with_override(default, None), default);
+        assert_eq!(with_override(default, None, 1), default);
         let slower = RateSetting { count: 2, per_minute: false, burst: None };
-        assert_eq!(with_override(default, Some(slower)), Some(RateLimit::per_second(2, 20)));
+        assert_eq!(with_override(default, Some(slower), 1), Some(RateLimit::per_second(2, 20)));
         let per_minute = RateSetting { count: 30, per_minute: true, burst: Some(3) };
-        assert_eq!(with_override(default, Some(per_minute)), Some(RateLimit::per_minute(30, 3)));
+        assert_eq!(with_override(default, Some(per_minute), 1), Some(RateLimit::per_minute(30, 3)));
+    }
+
+    #[test]
+    fn a_container_sharing_a_key_keeps_to_its_share_of_the_default_and_of_a_configured_rate() {
+        let default = Some(RateLimit::per_second(10, 20));
+        assert_eq!(with_override(default, None, 2), Some(RateLimit::per_minute(300, 10)));
+        let per_minute = RateSetting { count: 100, per_minute: true, burst: Some(1) };
+        assert_eq!(with_override(default, Some(per_minute), 2), Some(RateLimit::per_minute(50, 1)));
     }
 }

@@ -41,6 +41,19 @@ impl RateLimit {
         RateLimit { rate: Rate::PerMinute(n), burst }
     }
 
+    /// One of `share` equal parts of this limit (at least one request a minute), for a client that
+    /// shares a vendor key with `share - 1` others running at once.
+    pub fn shared_by(self, share: u32) -> Self {
+        if share <= 1 {
+            return self;
+        }
+        let per_minute = match self.rate {
+            Rate::PerSecond(n) => n.saturating_mul(60),
+            Rate::PerMinute(n) => n,
+        };
+        RateLimit { rate: Rate::PerMinute((per_minute / share).max(1)), burst: (self.burst / share).max(1) }
+    }
+
     /// The pace the client keeps: [`PACE`] of the rate, so that network jitter bunching two
     /// requests together never puts one more than the limit into the vendor's window.
     fn tokens_per_second(&self) -> f64 {
@@ -584,6 +597,14 @@ fn classify_transport(e: &reqwest::Error) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_limit_is_split_evenly() {
+        assert_eq!(RateLimit::per_second(10, 20).shared_by(2), RateLimit::per_minute(300, 10));
+        assert_eq!(RateLimit::per_minute(100, 1).shared_by(2), RateLimit::per_minute(50, 1));
+        assert_eq!(RateLimit::per_minute(1, 1).shared_by(3), RateLimit::per_minute(1, 1));
+        assert_eq!(RateLimit::per_second(10, 20).shared_by(1), RateLimit::per_second(10, 20));
+    }
 
     #[test]
     fn the_client_paces_just_under_the_limit() {

@@ -58,6 +58,9 @@ pub struct RateLimits {
     pub lessonly: Option<RateSetting>,
     pub litmos: Option<RateSetting>,
     pub theorg: Option<RateSetting>,
+    /// How many containers of this function may call a vendor at once (`RATE_LIMIT_SHARE`, 1 to
+    /// 100, default 1): each keeps to its share of every limit, so together they stay within it.
+    pub share: u32,
 }
 
 /// A rate written as `10/s`, `100/min`, optionally with a burst: `10/s,burst=20`.
@@ -166,6 +169,15 @@ impl Config {
                 lessonly: rate("LESSONLY_RATE_LIMIT")?,
                 litmos: rate("LITMOS_RATE_LIMIT")?,
                 theorg: rate("THEORG_RATE_LIMIT")?,
+                share: match number("RATE_LIMIT_SHARE", 1)? {
+                    share @ 1..=100 => share as u32,
+                    other => {
+                        return Err(ConfigError {
+                            name: "RATE_LIMIT_SHARE",
+                            reason: format!("{other} is not between 1 and 100"),
+                        })
+                    }
+                },
             },
             hire_queue_url: get("HIRE_QUEUE_URL"),
         })
@@ -224,6 +236,15 @@ mod tests {
         assert_eq!(c.runs_table.as_deref(), Some("runs"));
         assert_eq!(c.retention_days, 30);
         assert_eq!(c.local_store_path, PathBuf::from("/tmp/hr-bundle/runs.sqlite3"));
+    }
+
+    #[test]
+    fn a_rate_limit_share_is_a_small_whole_number() {
+        assert_eq!(config(&[]).unwrap().rate_limits.share, 1);
+        assert_eq!(config(&[("RATE_LIMIT_SHARE", "2")]).unwrap().rate_limits.share, 2);
+        for bad in ["0", "101", "two"] {
+            assert_eq!(config(&[("RATE_LIMIT_SHARE", bad)]).unwrap_err().name, "RATE_LIMIT_SHARE", "{bad}");
+        }
     }
 
     #[test]
