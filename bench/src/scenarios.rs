@@ -222,8 +222,11 @@ pub async fn run(name: &str, options: &Options, bin_dir: &std::path::Path) -> Re
                     },
                 );
                 let litmos = made["Litmos"];
-                let projected =
-                    pages(profiles, 50) as f64 / NAMELY_PER_S + (litmos.reads + litmos.writes) as f64 / LITMOS_PER_S;
+                // Namely's pages are read while Litmos is written: each invocation waits only for
+                // the field list and its first page, then the slower of the two sets the pace.
+                let namely = made["Namely"].reads as f64 / NAMELY_PER_S;
+                let litmos_s = (litmos.reads + litmos.writes) as f64 / LITMOS_PER_S;
+                let projected = f64::from(invocations) * 2.0 / NAMELY_PER_S + namely.max(litmos_s);
                 ("Litmos", f64::from(scaled(100.0, options.rate_scale)) / 60.0, litmos.reads + litmos.writes, projected)
             }
             _ => {
