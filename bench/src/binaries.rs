@@ -47,7 +47,12 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new(label: &str) -> Result<TempDir, String> {
-        let path = std::env::temp_dir().join(format!("bench-{label}-{}", uuid::Uuid::new_v4().simple()));
+        TempDir::new_in(&std::env::temp_dir(), label)
+    }
+
+    /// A scratch directory under `parent`.
+    pub fn new_in(parent: &Path, label: &str) -> Result<TempDir, String> {
+        let path = parent.join(format!("bench-{label}-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(TempDir(path))
     }

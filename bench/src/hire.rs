@@ -4,7 +4,8 @@
 //! once, failed items back on the queue. SQS is a local stand-in that speaks the SDK's protocol
 //! (`awsJson1_0`), so the webhook's real `aws-sdk-sqs` client does the sending.
 
-use crate::scenarios::Calls;
+use crate::binaries::TempDir;
+use crate::figures::{calls, percentile, throttles, Calls, LEVER_THROTTLES, NAMELY_THROTTLES};
 use crate::Options;
 use app::Deps;
 use axum::body::Bytes;
@@ -88,9 +89,9 @@ pub async fn run(options: &Options) -> Result<HireBurst, String> {
     let app = axum::Router::new().fallback(sqs_api).with_state(queue.clone());
     let sqs = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let dir = TempDir(run_log_dir().join(format!("bench-hire-{}", uuid::Uuid::new_v4())));
+    let dir = TempDir::new_in(&run_log_dir(), "hire")?;
     let env = environment(&sb, options, &dir, &sqs_url, workers);
-    let runlog = Arc::new(SqliteRunLog::open(&dir.0.join("runs.sqlite3")).map_err(|e| e.to_string())?);
+    let runlog = Arc::new(SqliteRunLog::open(&dir.path().join("runs.sqlite3")).map_err(|e| e.to_string())?);
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&sqs_url)
         .region(aws_config::Region::new("us-east-1"))
@@ -182,13 +183,13 @@ pub async fn run(options: &Options) -> Result<HireBurst, String> {
         wall_s,
         calls: BTreeMap::from([("Lever".to_string(), lever_calls), ("Namely".to_string(), calls(&namely))]),
         throttles: BTreeMap::from([
-            ("Lever".to_string(), throttles(&lever_requests, &[429])),
-            ("Namely".to_string(), throttles(&namely, &[406, 429])),
+            ("Lever".to_string(), throttles(&lever_requests, LEVER_THROTTLES)),
+            ("Namely".to_string(), throttles(&namely, NAMELY_THROTTLES)),
         ]),
         batches,
         retried_messages,
         run_log_states,
-        run_log_dir: dir.0.parent().map(|d| d.display().to_string()).unwrap_or_default(),
+        run_log_dir: dir.path().parent().map(|d| d.display().to_string()).unwrap_or_default(),
         projected_real_s,
     })
 }
@@ -286,7 +287,7 @@ fn environment(
     let limits: [(&VendorHandle, &str, u32); 2] =
         [(&sb.namely, "NAMELY_RATE_LIMIT", namely), (&sb.lever, "LEVER_RATE_LIMIT", 600)];
     let mut env: HashMap<String, String> = sb.env_vars().into_iter().collect();
-    env.insert("LOCAL_STORE_PATH".into(), dir.0.join("runs.sqlite3").display().to_string());
+    env.insert("LOCAL_STORE_PATH".into(), dir.path().join("runs.sqlite3").display().to_string());
     env.insert("HIRE_QUEUE_URL".into(), format!("{sqs_url}/000000000000/hires"));
     // As the template sets it: each of the workers keeps to its share of every limit.
     env.insert("RATE_LIMIT_SHARE".into(), workers.to_string());
@@ -559,22 +560,6 @@ async fn run_log_states(runlog: &dyn RunLog, delivered: &[Delivered]) -> (BTreeM
     (states, first_other)
 }
 
-/// Nearest-rank percentile (`q` in 0..=1); 0 for no values.
-fn percentile(values: &mut [f64], q: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let rank = (q * values.len() as f64).ceil() as usize;
-    values.get(rank.clamp(1, values.len().max(1)) - 1).copied().unwrap_or(0.0)
-}
-
-fn calls(requests: &[RecordedRequest]) -> Calls {
-    let reads = requests.iter().filter(|r| r.method == "GET").count() as u64;
-    Calls { reads, writes: requests.len() as u64 - reads }
-}
-
-fn throttles(requests: &[RecordedRequest], statuses: &[u16]) -> u64 {
-    requests.iter().filter(|r| statuses.contains(&r.status)).count() as u64
-}
-
 /// Namely limits `GET /profiles` and `GET /profiles/…` only.
 fn is_profiles_read(path: &str) -> bool {
     path.ends_with("/profiles") || path.contains("/profiles/")
@@ -583,12 +568,4 @@ fn is_profiles_read(path: &str) -> bool {
 fn epoch_ms() -> u64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

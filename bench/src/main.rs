@@ -13,6 +13,7 @@
 //! `cargo run --release -p bench -- [--json] [--scenario all|cold|hire|lessonly|litmos|theorg]`
 
 mod binaries;
+mod figures;
 mod hire;
 mod runtime_api;
 mod scenarios;

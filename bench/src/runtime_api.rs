@@ -204,7 +204,7 @@ impl Drop for Container {
 }
 
 /// VmHWM of a `/proc/<pid>/status` file, in MB.
-pub fn peak_rss_mb(status_file: &str) -> f64 {
+fn peak_rss_mb(status_file: &str) -> f64 {
     let status = std::fs::read_to_string(status_file).unwrap_or_default();
     status
         .lines()
@@ -251,12 +251,11 @@ pub async fn cold_starts(bin_dir: &std::path::Path) -> Result<Vec<ColdStart>, St
                 peak = container.peak_rss_mb();
             }
         }
-        ready.sort_by(f64::total_cmp);
         let binary_mb = std::fs::metadata(&binary).map(|m| m.len() as f64 / 1_048_576.0).unwrap_or(0.0);
         rows.push(ColdStart {
             function: function.to_string(),
-            ready_ms_median: ready[ready.len() / 2],
-            ready_ms_max: ready[ready.len() - 1],
+            ready_ms_median: crate::figures::percentile(&mut ready, 0.5),
+            ready_ms_max: crate::figures::percentile(&mut ready, 1.0),
             starts: STARTS,
             peak_rss_mb: peak,
             binary_mb,

@@ -3,6 +3,10 @@
 //! first sync and a no-change re-sync, and the figures of each.
 
 use crate::binaries::TempDir;
+use crate::figures::{
+    calls, percentile, throttles, Calls, LESSONLY_THROTTLES, LEVER_THROTTLES, LITMOS_THROTTLES, NAMELY_THROTTLES,
+    THEORG_THROTTLES,
+};
 use crate::runtime_api::Container;
 use crate::Options;
 use sandbox::{RecordedRequest, Sandbox, Tenant, TenantSpec, VendorHandle};
@@ -11,13 +15,6 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::time::{Duration, Instant};
-
-/// Read and write calls to one vendor.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Calls {
-    pub reads: u64,
-    pub writes: u64,
-}
 
 /// One measured run.
 #[derive(Debug, Clone, Serialize)]
@@ -99,11 +96,6 @@ async fn setup(options: &Options) -> Result<Setup, String> {
     Ok(Setup { sb, env, dir })
 }
 
-fn calls(requests: &[RecordedRequest]) -> Calls {
-    let reads = requests.iter().filter(|r| r.method == "GET").count() as u64;
-    Calls { reads, writes: requests.len() as u64 - reads }
-}
-
 /// The rate of the writes while they went on: from the first write sent to the last answered.
 fn write_phase(requests: &[RecordedRequest]) -> (f64, f64) {
     let writes: Vec<&RecordedRequest> = requests.iter().filter(|r| r.method != "GET").collect();
@@ -118,15 +110,13 @@ fn write_phase(requests: &[RecordedRequest]) -> (f64, f64) {
     }
 }
 
-fn throttles(sb: &Sandbox) -> u64 {
-    let count = |h: &VendorHandle, statuses: &[u16]| {
-        h.requests().iter().filter(|r| statuses.contains(&r.status)).count() as u64
-    };
-    count(&sb.namely, &[406, 429])
-        + count(&sb.lessonly, &[403])
-        + count(&sb.litmos, &[503, 429])
-        + count(&sb.lever, &[429])
-        + count(&sb.theorg, &[429])
+/// Throttle answers from every vendor.
+fn all_throttles(sb: &Sandbox) -> u64 {
+    throttles(&sb.namely.requests(), NAMELY_THROTTLES)
+        + throttles(&sb.lessonly.requests(), LESSONLY_THROTTLES)
+        + throttles(&sb.litmos.requests(), LITMOS_THROTTLES)
+        + throttles(&sb.lever.requests(), LEVER_THROTTLES)
+        + throttles(&sb.theorg.requests(), THEORG_THROTTLES)
 }
 
 fn clear(sb: &Sandbox) {
@@ -264,7 +254,7 @@ pub async fn run(name: &str, options: &Options, bin_dir: &std::path::Path) -> Re
             achieved_per_s: achieved,
             write_phase_s,
             write_rate_per_s,
-            throttles: throttles(&s.sb),
+            throttles: all_throttles(&s.sb),
             peak_rss_mb: container.peak_rss_mb(),
             invocations,
             runs: run_ids.len(),
@@ -301,9 +291,8 @@ fn breakdown(label: &str, sb: &Sandbox) -> String {
             .iter()
             .filter_map(|r| r.answered_at.map(|a| a.duration_since(r.received_at).as_secs_f64() * 1000.0))
             .collect();
-        answer_ms.sort_by(f64::total_cmp);
-        let at = |q: usize| answer_ms.get(answer_ms.len() * q / 100).copied().unwrap_or(0.0);
-        let _ = writeln!(out, "  {vendor}: answered in p50 {:.1} ms, p99 {:.1} ms (latency included)", at(50), at(99));
+        let (p50, p99) = (percentile(&mut answer_ms, 0.50), percentile(&mut answer_ms, 0.99));
+        let _ = writeln!(out, "  {vendor}: answered in p50 {p50:.1} ms, p99 {p99:.1} ms (latency included)");
         for (kind, count) in kinds {
             let _ = writeln!(out, "    {count:>6}  {kind}");
         }

@@ -170,8 +170,9 @@ async fn sync(
     let known_links = links.all();
     let mut planner = Planner::new(&states, &known_links);
     let every_profile = ProfileFilter::default();
+    // (A dry run has no progress, so it reads from the first page.)
     let first_page = progress.as_ref().map_or(1, |p| p.resume_page.max(1));
-    let mut pager = namely.profile_pager_from(&every_profile, if options.dry_run { 1 } else { first_page });
+    let mut pager = namely.profile_pager_from(&every_profile, first_page);
 
     if options.dry_run {
         let mut lines = Vec::new();
