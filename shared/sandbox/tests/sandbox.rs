@@ -329,6 +329,28 @@ async fn lessonly_paginates_and_unknown_custom_field_creates_one() {
 }
 
 #[tokio::test]
+async fn lessonly_refuses_a_taken_email_however_it_was_taken() {
+    let a = Api::new().await;
+    let create = |email: &str| {
+        let body = json!({"name": "New Hire", "email": email, "role": "learner"});
+        a.lessonly(M::POST, "/v1/users").json(&body).send()
+    };
+    let (s, first) = json_of(create("Taken@acme.example.com").await.unwrap()).await;
+    assert_eq!(s, 201);
+    let (s, v) = json_of(create("taken@ACME.example.com").await.unwrap()).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("Email has already been taken")));
+    // An update that moves the user to another email frees the old one and takes the new one.
+    let id = first["id"].as_i64().unwrap();
+    let moved = a.lessonly(M::PUT, &format!("/v1/users/{id}")).json(&json!({"email": "moved@acme.example.com"}));
+    assert_eq!(moved.send().await.unwrap().status(), 200);
+    assert_eq!(create("taken@acme.example.com").await.unwrap().status(), 201);
+    assert_eq!(create("moved@acme.example.com").await.unwrap().status(), 400);
+    // An email a test sets directly counts too.
+    a.sb.with_lessonly(|d| d.users[0]["email"] = json!("set.by.hand@acme.example.com"));
+    assert_eq!(create("set.by.hand@acme.example.com").await.unwrap().status(), 400);
+}
+
+#[tokio::test]
 async fn litmos_paginates_searches_and_rejects_duplicates() {
     let a = Api::new().await;
     let total = a.sb.with_litmos(|d| d.users.len());
