@@ -89,10 +89,11 @@ async fn setup(options: &Options) -> Result<Setup, String> {
         handle.set_rate_limit(Some(per_minute));
         env.insert(var.into(), format!("{per_minute}/min,burst=1"));
     }
-    // The Litmos budget per invocation shrinks with the rates, so a first sync needs as many
+    // The syncs' budget per invocation shrinks with the rates, so a first sync needs as many
     // follow-up invocations as it would at the real limits.
-    let budget = (litmos_sync::settings::DEFAULT_TIME_BUDGET.as_secs() / u64::from(scale.max(1))).max(1);
+    let budget = (platform::config::DEFAULT_TIME_BUDGET.as_secs() / u64::from(scale.max(1))).max(1);
     env.insert("LITMOS_TIME_BUDGET_SECONDS".into(), budget.to_string());
+    env.insert("LESSONLY_TIME_BUDGET_SECONDS".into(), budget.to_string());
     Ok(Setup { sb, env, dir })
 }
 
@@ -189,8 +190,11 @@ pub async fn run(name: &str, options: &Options, bin_dir: &std::path::Path) -> Re
                     },
                 );
                 let lessonly = made["Lessonly"];
-                let projected = pages(profiles, 50) as f64 / NAMELY_PER_S
-                    + (lessonly.reads + lessonly.writes) as f64 / LESSONLY_PER_S;
+                // As for Litmos: each invocation waits for the directory and a first page, then the
+                // slower of Namely's reads and Lessonly's calls sets the pace.
+                let namely = made["Namely"].reads as f64 / NAMELY_PER_S;
+                let lessonly_s = (lessonly.reads + lessonly.writes) as f64 / LESSONLY_PER_S;
+                let projected = f64::from(invocations) * 3.0 / NAMELY_PER_S + namely.max(lessonly_s);
                 (
                     "Lessonly",
                     f64::from(scaled(500.0, options.rate_scale)) / 60.0,

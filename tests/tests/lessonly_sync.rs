@@ -271,3 +271,81 @@ async fn a_namely_token_expiring_within_30_days_is_a_warning_in_the_run_log() {
         assert!(!message.contains(&h.sb.credentials.namely_token), "the token leaked");
     }
 }
+
+/// Lessonly as people see it: each user (by ext_uid) with its fields, and each group's members.
+fn lessonly_state(h: &Harness) -> (Vec<Value>, Vec<(String, Vec<String>)>) {
+    let data = h.sb.lessonly_data();
+    let ext_of: HashMap<i64, String> = data
+        .users
+        .iter()
+        .map(|u| (u["id"].as_i64().unwrap(), u["ext_uid"].as_str().unwrap_or("").to_string()))
+        .collect();
+    let mut users: Vec<Value> = data
+        .users
+        .iter()
+        .map(|u| {
+            let fields = ["ext_uid", "email", "name", "job_title", "department", "location", "hire_date"];
+            let mut kept: serde_json::Map<String, Value> =
+                fields.iter().map(|k| (k.to_string(), u[*k].clone())).collect();
+            kept.insert("archived".into(), json!(!u["archived_at"].is_null()));
+            Value::Object(kept)
+        })
+        .collect();
+    users.sort_by_key(|u| u["ext_uid"].to_string());
+    let mut groups: Vec<(String, Vec<String>)> = data
+        .groups
+        .iter()
+        .map(|g| {
+            let mut members: Vec<String> = g.members.iter().filter_map(|id| ext_of.get(id).cloned()).collect();
+            members.sort();
+            (g.name.clone(), members)
+        })
+        .collect();
+    groups.sort();
+    (users, groups)
+}
+
+#[tokio::test]
+async fn a_run_out_of_time_continues_across_invocations_to_the_same_end_state() {
+    // Every Lessonly create takes half a second, and an invocation may start work for one second.
+    let settings = [("LESSONLY_GROUPS_FROM", "department,job_tier"), ("LESSONLY_TIME_BUDGET_SECONDS", "1")];
+    let slow = harness(150, &settings).await;
+    slow.sb.lessonly.inject(FaultRule::new(Fault::Slow(std::time::Duration::from_millis(500))).method("POST"));
+    let mut answer = slow.sync(json!({"action": "sync", "trigger": "schedule"})).await;
+    let mut invocations = 1;
+    while answer["status"] == "continuing" {
+        assert!(invocations < 50, "the run does not finish: {answer}");
+        answer = slow.sync(json!({"action": "sync", "trigger": "schedule", "continue_only": true})).await;
+        invocations += 1;
+    }
+    assert_eq!(answer["status"], "succeeded", "{answer}");
+    assert!(invocations > 2, "the budget should have split the run, it took {invocations} invocation(s)");
+    let idle = slow.sync(json!({"action": "sync", "continue_only": true})).await;
+    assert_eq!(idle["status"], "idle", "{idle}");
+
+    let runs = slow.runlog.latest_runs(Some("lessonly-sync"), 10).await.unwrap();
+    assert_eq!(runs.len(), 1, "one run across its invocations: {runs:?}");
+    let profiles = slow.sb.namely_data().profiles.len();
+    assert_eq!(runs[0].counts.total() as usize, profiles, "one count per employee: {:?}", runs[0].counts);
+    let outcomes = slow.runlog.run_outcomes(&runs[0].run_id).await.unwrap();
+    let mut ids: Vec<&str> = outcomes.iter().map(|o| o.record_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), profiles, "every employee has an outcome");
+    // Groups come last, once everyone is placed: someone created by the first invocation has a
+    // follow-up outcome in the same run saying which groups they joined.
+    let first = outcomes.iter().find(|o| o.action == platform::Action::Created).unwrap();
+    let history: Vec<&platform::Outcome> = outcomes.iter().filter(|o| o.record_id == first.record_id).collect();
+    assert!(history.iter().any(|o| o.detail.as_deref().unwrap_or("").contains("added to group")), "{history:?}");
+    let creates =
+        slow.sb.lessonly.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/v1/users")).count();
+
+    let fast = harness(150, &settings[..1]).await;
+    let clean = fast.sync(json!({"action": "sync"})).await;
+    assert_eq!(clean["status"], "succeeded", "{clean}");
+    assert_eq!(lessonly_state(&slow), lessonly_state(&fast), "the same end state as one long run");
+    let fast_creates =
+        fast.sb.lessonly.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/v1/users")).count();
+    assert_eq!(creates, fast_creates, "a user was created twice");
+    assert_eq!(runs[0].counts, fast.runlog.latest_runs(Some("lessonly-sync"), 1).await.unwrap()[0].counts);
+}

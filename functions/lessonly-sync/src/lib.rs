@@ -3,7 +3,8 @@
 //!
 //! Events: `{"action": "sync"}` (nightly schedule, by hand; `"dry_run": true` plans without writing),
 //! `{"action": "sync", "initial": true}` (the first-set-up check: syncs only if no sync has ever
-//! completed), and `{"action": "verify"}`.
+//! completed), `{"action": "sync", "continue_only": true}` (the frequent schedule that carries an
+//! unfinished run into its next invocation), and `{"action": "verify"}`.
 
 pub mod settings;
 pub mod sync;
@@ -51,5 +52,10 @@ pub async fn handle_with(deps: &Deps, settings: &LessonlySettings, payload: Valu
             return Ok(json!({"status": "waiting for credentials", "reason": why}));
         }
     }
-    Box::pin(sync::run(deps, settings, SyncOptions { trigger: event.trigger, dry_run: event.dry_run })).await
+    Box::pin(sync::run(
+        deps,
+        settings,
+        SyncOptions { trigger: event.trigger, dry_run: event.dry_run, continue_only: event.continue_only },
+    ))
+    .await
 }

@@ -12,6 +12,8 @@ pub struct LessonlySettings {
     pub new_user_role: String,
     /// Whether Lessonly e-mails new users an invitation.
     pub send_invites: bool,
+    /// How long one invocation works before it saves its place and leaves the rest to the next.
+    pub time_budget: std::time::Duration,
 }
 
 pub const ROLES: &[&str] = &["learner", "creator", "manager", "admin"];
@@ -51,7 +53,9 @@ impl LessonlySettings {
                 })
             }
         };
-        Ok(LessonlySettings { sync, new_user_role, send_invites })
+        let time_budget =
+            platform::config::time_budget("LESSONLY_TIME_BUDGET_SECONDS", get("LESSONLY_TIME_BUDGET_SECONDS"))?;
+        Ok(LessonlySettings { sync, new_user_role, send_invites, time_budget })
     }
 }
 
@@ -73,6 +77,7 @@ mod tests {
         assert!(s.sync.groups_from.department && !s.sync.groups_from.job_tier);
         assert!(s.sync.custom_fields.is_empty());
         assert_eq!((s.new_user_role.as_str(), s.send_invites), ("learner", false));
+        assert_eq!(s.time_budget, platform::config::DEFAULT_TIME_BUDGET);
     }
 
     #[test]
@@ -81,6 +86,9 @@ mod tests {
         assert_eq!(settings(&[("LESSONLY_GROUPS_FROM", "team")]).unwrap_err().name, "LESSONLY_GROUPS_FROM");
         assert_eq!(settings(&[("LESSONLY_NEW_USER_ROLE", "boss")]).unwrap_err().name, "LESSONLY_NEW_USER_ROLE");
         assert_eq!(settings(&[("LESSONLY_SEND_INVITES", "maybe")]).unwrap_err().name, "LESSONLY_SEND_INVITES");
+        let budget = settings(&[("LESSONLY_TIME_BUDGET_SECONDS", "900")]).unwrap_err();
+        assert_eq!(budget.name, "LESSONLY_TIME_BUDGET_SECONDS");
+        assert!(budget.reason.contains("between 1 and 880"), "{}", budget.reason);
     }
 
     #[test]

@@ -1,62 +1,78 @@
-//! One sync run: read Namely and Lessonly, plan (pure, in the mapping crate), apply the plan, and
-//! record every user's outcome.
+//! One sync run, possibly across several invocations: read the Lessonly users and groups, then
+//! Namely's profiles a page at a time, each page planned (pure, in the mapping crate) and written
+//! while the next is read; groups last, once everyone is placed; every user's outcome recorded.
+//! When the time budget runs out the run stops starting work, and the next invocation continues
+//! the same run, skipping everyone it has an outcome for.
 
 use crate::settings::LessonlySettings;
 use crate::FUNCTION;
-use app::{Deps, RunLease};
+use app::resumable::{self, Ended, Progress};
+use app::Deps;
 use connectors::lessonly::{CustomFieldInput, GroupChange as MemberChanges, LessonlyClient, MemberChange, UserInput};
 use connectors::namely::{Directory, Profile, ProfileFilter};
 use futures::StreamExt;
 use mapping::lessonly::{
-    plan, Employee, GroupChange, KnownField, Learner, LessonlyGroup, PlannedUser, SyncPlan, UserAction, UserFields,
+    Employee, GroupChange, KnownField, Learner, LessonlyGroup, PlannedUser, Planner, SyncPlan, UserAction, UserFields,
 };
 use platform::{Action, Outcome, Run, Trigger};
 use serde_json::{json, Value};
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 /// Requests in flight at once while applying a plan.
 const IN_FLIGHT: usize = 16;
-/// One sync at a time; a holder that dies frees the lease after this long.
-const LEASE_MINUTES: i64 = 30;
 
 /// What a run was asked to do.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncOptions {
     pub trigger: Trigger,
     pub dry_run: bool,
+    /// Only continue an unfinished run; start nothing new (the frequent continuation schedule).
+    pub continue_only: bool,
 }
 
-/// Runs one sync (or plans it, for a dry run) and answers with its summary.
+/// Runs (or continues, or plans) a sync and answers with its summary.
 pub async fn run(deps: &Deps, settings: &LessonlySettings, options: SyncOptions) -> Result<Value, app::Error> {
-    let job = if options.dry_run { format!("{FUNCTION}.dry-run") } else { FUNCTION.to_string() };
-    let mut run = Run::start(&job, options.trigger);
-    let lease = if options.dry_run {
-        None
-    } else {
-        match RunLease::acquire(deps, FUNCTION, &run.run_id, chrono::Duration::minutes(LEASE_MINUTES)).await? {
-            Ok(lease) => Some(lease),
+    let progress = resumable::load_progress(deps, FUNCTION).await?;
+    if options.continue_only && progress.is_none() {
+        return Ok(json!({"status": "idle", "message": "no unfinished run to continue"}));
+    }
+    if options.dry_run {
+        let mut run = Run::start(&format!("{FUNCTION}.dry-run"), options.trigger);
+        let result = Box::pin(sync(deps, settings, options, &mut run, None)).await;
+        return resumable::finish(deps, FUNCTION, run, result, true).await;
+    }
+    let (mut run, lease) =
+        match resumable::begin(deps, FUNCTION, options.trigger, progress.as_ref(), settings.time_budget).await? {
+            Ok(taken) => taken,
             Err(answer) => return Ok(answer),
-        }
-    };
-    deps.runlog.save_run(&run).await?;
-    let result = Box::pin(sync(deps, settings, options, &mut run)).await;
-    if let Some(lease) = lease {
-        lease.release(deps).await;
-    }
-    let (summary, error) = match result {
-        Ok(summary) => (summary, None),
-        Err(message) => (json!({}), Some(message)),
-    };
-    run.finish(error.clone());
-    if error.is_none() {
-        run.message = app::warnings_message(&summary);
-    }
-    deps.runlog.save_run(&run).await?;
-    tracing::info!(run_id = %run.run_id, status = %run.status, counts = %run.counts, "lessonly sync finished");
-    Ok(app::run_answer(summary, &run, options.dry_run, error.as_deref()))
+        };
+    let result = Box::pin(sync(deps, settings, options, &mut run, progress)).await;
+    lease.release(deps).await;
+    resumable::finish(deps, FUNCTION, run, result, false).await
 }
 
-async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, run: &mut Run) -> Result<Value, String> {
+/// What one invocation did to users: their outcomes, and the Lessonly id of everyone placed.
+#[derive(Default)]
+struct Applied {
+    outcomes: Vec<Outcome>,
+    /// Namely id -> index in `outcomes`.
+    index: HashMap<String, usize>,
+    /// Namely id -> Lessonly user id, for this invocation's users and earlier ones'.
+    lessonly_ids: HashMap<String, i64>,
+    /// Namely id -> label, for the users done in an earlier invocation.
+    labels: HashMap<String, String>,
+}
+
+async fn sync(
+    deps: &Deps,
+    settings: &LessonlySettings,
+    options: SyncOptions,
+    run: &mut Run,
+    progress: Option<Progress>,
+) -> Result<Ended, String> {
+    let started = Instant::now();
     let mut warnings = Vec::new();
     let secret = deps.secrets.namely().await.map_err(|e| e.to_string())?;
     // In every run's log, so the admin sees it coming (30 days ahead).
@@ -66,20 +82,18 @@ async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, ru
     let namely = deps.clients.namely(deps).await.map_err(|e| e.to_string())?;
     let lessonly = deps.clients.lessonly(deps).await.map_err(|e| e.to_string())?;
 
-    let (every_profile, every_user) = (ProfileFilter::default(), Default::default());
-    // Each page of profiles becomes the plan's employees as it arrives (the directory, a call or
-    // two, comes first), so the company is never held as whole profiles.
-    let wanted: Vec<&str> = settings.sync.custom_fields.iter().map(|m| m.namely_key.as_str()).collect();
-    let employees = async {
-        let directory = namely.directory().await?;
-        namely.list_profiles_as(&every_profile, |p| employee(&p, &directory, &wanted)).await
-    };
-    let (employees, users, groups) = tokio::join!(employees, lessonly.list_users(&every_user), lessonly.list_groups());
-    let employees: Vec<Employee> = employees.map_err(|e| app::namely_read_error(&e))?;
+    // Lessonly's users and groups first (a few large pages: matching needs all of them), with
+    // Namely's directory. Namely's profiles then come a page at a time, each page planned and
+    // written while the next is read.
+    let every_user = Default::default();
+    let (directory, users, groups) =
+        tokio::join!(namely.directory(), lessonly.list_users(&every_user), lessonly.list_groups());
+    let directory = directory.map_err(|e| app::namely_read_error(&e))?;
     let users = users.map_err(|e| format!("Lessonly users could not be read: {e}"))?;
     let groups = groups.map_err(|e| format!("Lessonly groups could not be read: {e}"))?;
-
     let learners: Vec<Learner> = users.iter().map(learner).collect();
+    let known = known_fields(&users, settings);
+    drop(users);
     let lessonly_groups: Vec<LessonlyGroup> = groups
         .iter()
         .map(|g| LessonlyGroup {
@@ -88,8 +102,192 @@ async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, ru
             archived: g.archived_at.is_some(),
         })
         .collect();
-    let known = known_fields(&users, settings);
-    let plan = plan(&employees, &learners, &lessonly_groups, &known, &settings.sync);
+    let mut planner = Planner::new(&learners, &lessonly_groups, &known, &settings.sync);
+    let wanted: Vec<&str> = settings.sync.custom_fields.iter().map(|m| m.namely_key.as_str()).collect();
+    let every_profile = ProfileFilter::default();
+    let mut pager = namely.profile_pager(&every_profile);
+    let employees_of =
+        |page: Vec<Profile>| -> Vec<Employee> { page.iter().map(|p| employee(p, &directory, &wanted)).collect() };
+
+    if options.dry_run {
+        let mut users = Vec::new();
+        while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
+            users.extend(planner.page(&employees_of(page)));
+        }
+        let mut plan = planner.finish();
+        users.append(&mut plan.users);
+        plan.users = users;
+        for user in &plan.users {
+            run.counts.add(planned_action(&user.action));
+        }
+        plan_warnings(&plan, &mut warnings);
+        return Ok(Ended::Done(json!({"warnings": warnings, "plan": describe(&plan), "writes": plan.write_count()})));
+    }
+
+    // A continued run skips everyone it already recorded an outcome for.
+    let earlier: HashMap<String, Action> = match &progress {
+        Some(_) => deps
+            .runlog
+            .run_outcomes(&run.run_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|o| (o.record_id, o.action))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let invocations = progress.as_ref().map_or(1, |p| p.invocations + 1);
+    let out_of_time = || started.elapsed() >= settings.time_budget;
+
+    // Producer: pages of profiles, planned, into a short queue; after the last page, the users the
+    // planner held back, and the rest of the plan (groups, warnings) as its result. It stops when
+    // the writer stops.
+    let (queue, planned) = tokio::sync::mpsc::channel::<PlannedUser>(2 * IN_FLIGHT);
+    let produce = async {
+        let read_everyone = async {
+            while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
+                for user in planner.page(&employees_of(page)) {
+                    if queue.send(user).await.is_err() {
+                        return Ok(None);
+                    }
+                }
+            }
+            let mut rest = planner.finish();
+            for user in std::mem::take(&mut rest.users) {
+                if queue.send(user).await.is_err() {
+                    return Ok(None);
+                }
+            }
+            Ok::<Option<SyncPlan>, String>(Some(rest))
+        }
+        .await;
+        // The writer's stream ends when the queue is closed, read error or not.
+        drop(queue);
+        read_everyone
+    };
+
+    // Writer: several users in flight at once, so the run goes at Lessonly's rate limit rather than
+    // at the pace of one round trip. No new one starts after the budget; those under way finish.
+    let lessonly = &lessonly;
+    let earlier = &earlier;
+    let stopped = Cell::new(false);
+    let run_id = run.run_id.clone();
+    let consume = async {
+        // Owned here, so that however this ends, the producer's next send fails and it stops.
+        let mut planned = planned;
+        let mut applied = Applied::default();
+        let items = futures::stream::poll_fn(|cx| planned.poll_recv(cx));
+        let mut results = items
+            .take_while(|_| {
+                let go_on = !out_of_time();
+                stopped.set(stopped.get() || !go_on);
+                std::future::ready(go_on)
+            })
+            .map(|user| async move {
+                // Someone done in an earlier invocation only needs their Lessonly id, for groups.
+                let result = match earlier.contains_key(&user.namely_id) {
+                    true => None,
+                    false => Some(apply_user(lessonly, settings, &user).await),
+                };
+                (user, result)
+            })
+            .buffer_unordered(IN_FLIGHT);
+        while let Some((user, result)) = results.next().await {
+            let (action, detail, id) = match result {
+                None => {
+                    if let Some(id) = lessonly_id(&user.action) {
+                        applied.lessonly_ids.insert(user.namely_id.clone(), id);
+                    }
+                    applied.labels.insert(user.namely_id, user.label);
+                    continue;
+                }
+                Some(Ok(done)) => done,
+                Some(Err(e)) if e.status() == Some(401) => {
+                    let fatal = format!(
+                        "Lessonly refused the API key ({e}); check the subdomain and API key in the Lessonly secret"
+                    );
+                    return (applied, Some(fatal));
+                }
+                Some(Err(e)) => (Action::Failed, vec![e.to_string()], None),
+            };
+            if let Some(id) = id {
+                applied.lessonly_ids.insert(user.namely_id.clone(), id);
+            }
+            applied.index.insert(user.namely_id.clone(), applied.outcomes.len());
+            applied.outcomes.push(Outcome {
+                run_id: run_id.clone(),
+                job: FUNCTION.to_string(),
+                record_id: user.namely_id,
+                label: Some(user.label),
+                action,
+                detail: Some(detail.join("; ")).filter(|d| !d.is_empty()),
+                at: platform::runlog::now_ms(),
+            });
+        }
+        drop(results);
+        // Anything still queued was planned but not started.
+        planned.close();
+        if planned.try_recv().is_ok() {
+            stopped.set(true);
+        }
+        (applied, None)
+    };
+    let (produced, (mut applied, fatal)) = tokio::join!(produce, consume);
+
+    let rest = match (fatal, produced) {
+        (Some(error), _) | (None, Err(error)) => {
+            // What was written is recorded before the run fails.
+            record(deps, run, &applied.outcomes).await.map_err(|e| format!("{error}; and {e}"))?;
+            return Err(error);
+        }
+        (None, Ok(rest)) => rest,
+    };
+    let rest = match rest {
+        Some(rest) if !stopped.get() => rest,
+        _ => {
+            record(deps, run, &applied.outcomes).await?;
+            let progress = Progress { run_id: run.run_id.clone(), invocations, resume_page: 1 };
+            return Ok(Ended::Paused { summary: json!({"warnings": warnings, "invocation": invocations}), progress });
+        }
+    };
+
+    // Everyone is placed: the groups' writes go out together, each group one call (or a restore
+    // and a call), and each member's outcome says what changed.
+    let followups = apply_groups(lessonly, &rest.groups, &mut applied, earlier, &run.run_id).await;
+    if let Err(e) = record(deps, run, &applied.outcomes).await {
+        warnings.push(format!("the per-user outcomes could not all be recorded: {e}"));
+    }
+    for (outcome, before) in &followups {
+        run.counts.replace(*before, outcome.action);
+    }
+    let followups: Vec<Outcome> = followups.into_iter().map(|(o, _)| o).collect();
+    if let Err(e) = deps.runlog.record_outcomes(&followups).await {
+        warnings.push(format!("the group changes of earlier users could not all be recorded: {e}"));
+    }
+    plan_warnings(&rest, &mut warnings);
+    let changed: Vec<Value> = applied
+        .outcomes
+        .iter()
+        .chain(&followups)
+        .filter(|o| o.action != Action::Unchanged)
+        .map(|o| json!({"namely_id": o.record_id, "label": o.label, "action": o.action.as_str(), "detail": o.detail}))
+        .collect();
+    Ok(Ended::Done(json!({"warnings": warnings, "changes": changed, "invocations": invocations})))
+}
+
+/// Records outcomes and counts them in the run.
+async fn record(deps: &Deps, run: &mut Run, outcomes: &[Outcome]) -> Result<(), String> {
+    for outcome in outcomes {
+        run.counts.add(outcome.action);
+    }
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    deps.runlog.record_outcomes(outcomes).await.map_err(|e| format!("the per-user outcomes could not be recorded: {e}"))
+}
+
+/// The plan's warnings and the custom fields Lessonly lacks, as sentences for the run log.
+fn plan_warnings(plan: &SyncPlan, warnings: &mut Vec<String>) {
     warnings.extend(plan.warnings.iter().cloned());
     for missing in &plan.missing_custom_fields {
         warnings.push(format!(
@@ -97,27 +295,16 @@ async fn sync(deps: &Deps, settings: &LessonlySettings, options: SyncOptions, ru
              Lessonly fields: create it in Lessonly, or fix LESSONLY_CUSTOM_FIELDS)"
         ));
     }
+}
 
-    if options.dry_run {
-        for user in &plan.users {
-            run.counts.add(planned_action(&user.action));
-        }
-        return Ok(json!({"warnings": warnings, "plan": describe(&plan), "writes": plan.write_count()}));
+/// The Lessonly id an action is about, when the user already exists.
+fn lessonly_id(action: &UserAction) -> Option<i64> {
+    match action {
+        UserAction::Update { lessonly_id, .. }
+        | UserAction::Archive { lessonly_id }
+        | UserAction::Unchanged { lessonly_id } => Some(*lessonly_id),
+        UserAction::Create { .. } | UserAction::Skip { .. } => None,
     }
-
-    let outcomes = apply(&lessonly, settings, &plan, &run.run_id).await?;
-    for outcome in &outcomes {
-        run.counts.add(outcome.action);
-    }
-    if let Err(e) = deps.runlog.record_outcomes(&outcomes).await {
-        warnings.push(format!("the per-user outcomes could not all be recorded: {e}"));
-    }
-    let changed: Vec<Value> = outcomes
-        .iter()
-        .filter(|o| o.action != Action::Unchanged)
-        .map(|o| json!({"namely_id": o.record_id, "label": o.label, "action": o.action.as_str(), "detail": o.detail}))
-        .collect();
-    Ok(json!({"warnings": warnings, "changes": changed}))
 }
 
 /// A Namely profile as the plan sees it, with the values of the `wanted` keys (the mapped custom
@@ -312,115 +499,72 @@ fn user_input(fields: &UserFields) -> UserInput {
     }
 }
 
-/// Per-user result while applying.
-struct Applied {
-    action: Action,
-    detail: Vec<String>,
-    failed: bool,
-}
-
-/// Applies the plan: users first (creates give the ids groups need), then groups. Each user's
-/// outcome says what changed, group memberships included.
-async fn apply(
+/// Applies the groups' changes and notes each on its members' outcomes. A member done in an
+/// earlier invocation gets a follow-up outcome, returned with the outcome it had before.
+async fn apply_groups(
     lessonly: &LessonlyClient,
-    settings: &LessonlySettings,
-    plan: &SyncPlan,
+    groups: &[GroupChange],
+    applied: &mut Applied,
+    earlier: &HashMap<String, Action>,
     run_id: &str,
-) -> Result<Vec<Outcome>, String> {
-    let mut applied: HashMap<&str, Applied> = HashMap::new();
-    let mut lessonly_ids: HashMap<String, i64> = HashMap::new();
-    let mut by_lessonly_id: HashMap<i64, &str> = HashMap::new();
-    // Several users in flight at once, so the run goes at the rate limit rather than at the pace of
-    // one round trip; the client's limiter keeps it under the limit.
-    let mut results = futures::stream::iter(plan.users.iter())
-        .map(|user| async move { (user, apply_user(lessonly, settings, user).await) })
-        .buffer_unordered(IN_FLIGHT);
-    while let Some((user, result)) = results.next().await {
-        let (action, detail, failed) = match result {
-            Ok((action, detail, id)) => {
-                if let Some(id) = id {
-                    lessonly_ids.insert(user.namely_id.clone(), id);
-                    by_lessonly_id.insert(id, user.namely_id.as_str());
-                }
-                (action, detail, false)
-            }
-            Err(e) if e.status() == Some(401) => {
-                return Err(format!(
-                    "Lessonly refused the API key ({e}); check the subdomain and API key in the Lessonly secret"
-                ))
-            }
-            Err(e) => (Action::Failed, vec![e.to_string()], true),
-        };
-        applied.insert(user.namely_id.as_str(), Applied { action, detail, failed });
-    }
-    // The groups' writes go out together too; each group is one call (or a restore and a call).
-    let lessonly_ids = &lessonly_ids;
-    let group_results: Vec<Result<(), connectors::Error>> = futures::stream::iter(plan.groups.iter())
+) -> Vec<(Outcome, Action)> {
+    let ids = &applied.lessonly_ids;
+    let results: Vec<Result<(), connectors::Error>> = futures::stream::iter(groups)
         .map(|group| async move {
-            let adds: Vec<i64> = group.add.iter().filter_map(|n| lessonly_ids.get(n).copied()).collect();
+            let adds: Vec<i64> = group.add.iter().filter_map(|n| ids.get(n).copied()).collect();
             apply_group(lessonly, group, &adds).await
         })
         .buffered(IN_FLIGHT)
         .collect()
         .await;
-    for (group, result) in plan.groups.iter().zip(group_results) {
-        let mut note = |namely_id: &str, text: String, failed: bool| {
-            if let Some(a) = applied.get_mut(namely_id) {
-                if failed {
-                    a.failed = true;
-                    a.action = Action::Failed;
-                } else if a.action == Action::Unchanged {
-                    a.action = Action::Updated;
-                }
-                a.detail.push(text);
-            }
-        };
-        match &result {
+    let by_lessonly_id: HashMap<i64, String> = ids.iter().map(|(n, id)| (*id, n.clone())).collect();
+    let mut followups: BTreeMap<String, (Outcome, Action)> = BTreeMap::new();
+    for (group, result) in groups.iter().zip(results) {
+        let removed = group.remove.iter().filter_map(|id| by_lessonly_id.get(id));
+        let notes: Vec<(&String, String, bool)> = match &result {
             Ok(()) => {
-                for n in &group.add {
-                    if lessonly_ids.contains_key(n) {
-                        note(n, format!("added to group '{}'", group.name), false);
-                    }
-                }
-                for id in &group.remove {
-                    if let Some(n) = by_lessonly_id.get(id) {
-                        note(n, format!("removed from group '{}'", group.name), false);
-                    }
-                }
+                let added = group.add.iter().filter(|n| applied.lessonly_ids.contains_key(*n));
+                added
+                    .map(|n| (n, format!("added to group '{}'", group.name), false))
+                    .chain(removed.map(|n| (n, format!("removed from group '{}'", group.name), false)))
+                    .collect()
             }
-            Err(e) => {
-                for n in &group.add {
-                    note(n, format!("could not be added to group '{}': {e}", group.name), true);
+            Err(e) => group
+                .add
+                .iter()
+                .map(|n| (n, format!("could not be added to group '{}': {e}", group.name), true))
+                .chain(removed.map(|n| (n, format!("could not be removed from group '{}': {e}", group.name), true)))
+                .collect(),
+        };
+        for (namely_id, text, failed) in notes {
+            let outcome = match (applied.index.get(namely_id), earlier.get(namely_id)) {
+                (Some(&i), _) => &mut applied.outcomes[i],
+                (None, Some(&before)) => {
+                    let followup = Outcome {
+                        run_id: run_id.to_string(),
+                        job: FUNCTION.to_string(),
+                        record_id: namely_id.clone(),
+                        label: applied.labels.get(namely_id).cloned(),
+                        action: before,
+                        detail: None,
+                        at: platform::runlog::now_ms(),
+                    };
+                    &mut followups.entry(namely_id.clone()).or_insert((followup, before)).0
                 }
-                for id in &group.remove {
-                    if let Some(n) = by_lessonly_id.get(id) {
-                        note(n, format!("could not be removed from group '{}': {e}", group.name), true);
-                    }
-                }
+                (None, None) => continue,
+            };
+            if failed {
+                outcome.action = Action::Failed;
+            } else if outcome.action == Action::Unchanged {
+                outcome.action = Action::Updated;
             }
+            outcome.detail = Some(match outcome.detail.take() {
+                Some(detail) => format!("{detail}; {text}"),
+                None => text,
+            });
         }
     }
-    let now = platform::runlog::now_ms();
-    Ok(plan
-        .users
-        .iter()
-        .map(|user| {
-            let a = applied.remove(user.namely_id.as_str());
-            let (action, detail) = match a {
-                Some(a) => (if a.failed { Action::Failed } else { a.action }, a.detail),
-                None => (Action::Failed, vec!["not applied".into()]),
-            };
-            Outcome {
-                run_id: run_id.to_string(),
-                job: FUNCTION.to_string(),
-                record_id: user.namely_id.clone(),
-                label: Some(user.label.clone()),
-                action,
-                detail: (!detail.is_empty()).then(|| detail.join("; ")),
-                at: now,
-            }
-        })
-        .collect())
+    followups.into_values().collect()
 }
 
 /// Applies one user's action; returns the outcome, what changed, and the Lessonly id.

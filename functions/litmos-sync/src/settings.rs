@@ -15,8 +15,7 @@ pub struct LitmosSettings {
 }
 
 pub const DEFAULT_ACTIVATED_FIELD: &str = "Litmos Activated";
-/// 13 minutes: inside Lambda's 15-minute limit with room to save progress.
-pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(780);
+pub use platform::config::DEFAULT_TIME_BUDGET;
 
 impl LitmosSettings {
     pub fn from_env() -> Result<LitmosSettings, ConfigError> {
@@ -36,18 +35,8 @@ impl LitmosSettings {
                 })
             }
         };
-        let time_budget = match get("LITMOS_TIME_BUDGET_SECONDS") {
-            None => DEFAULT_TIME_BUDGET,
-            Some(v) => match v.parse::<u64>() {
-                Ok(secs) if (1..=880).contains(&secs) => Duration::from_secs(secs),
-                _ => {
-                    return Err(ConfigError {
-                        name: "LITMOS_TIME_BUDGET_SECONDS",
-                        reason: format!("'{v}' is not a number of seconds between 1 and 880 (Lambda stops at 900)"),
-                    })
-                }
-            },
-        };
+        let time_budget =
+            platform::config::time_budget("LITMOS_TIME_BUDGET_SECONDS", get("LITMOS_TIME_BUDGET_SECONDS"))?;
         Ok(LitmosSettings {
             enabled,
             activated_field: get("LITMOS_ACTIVATED_FIELD").unwrap_or_else(|| DEFAULT_ACTIVATED_FIELD.into()),

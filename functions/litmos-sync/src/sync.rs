@@ -6,20 +6,18 @@
 
 use crate::settings::LitmosSettings;
 use crate::FUNCTION;
-use app::{Deps, RunLease};
+use app::resumable::{self, Ended, Progress};
+use app::Deps;
 use connectors::litmos::{LitmosClient, User};
 use connectors::namely::{field_key_by_label, Profile, ProfileFilter};
 use futures::StreamExt;
 use mapping::litmos::{Employee, LearnerAction, LearnerFields, LearnerState, Link, Office, PlannedLearner, Planner};
 use platform::runlog::ShardedMap;
 use platform::{Action, Outcome, Run, Trigger};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Instant;
 
-/// The checkpoint that holds an unfinished run's place.
-const PROGRESS: &str = "litmos-sync.progress";
 /// Which learner belongs to which Namely id, and the fingerprint of the fields last sent to it.
 type Links = ShardedMap<Link>;
 const LINKS: &str = "litmos-sync.links";
@@ -37,25 +35,9 @@ pub struct SyncOptions {
     pub continue_only: bool,
 }
 
-/// An unfinished run: which one, and how many invocations it has had. What is done is what the
-/// run has recorded outcomes for.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Progress {
-    run_id: String,
-    invocations: u32,
-    /// The Namely page to start reading at: one before the first page that had someone not yet
-    /// done, as a margin for profiles removed meanwhile (which shift later ones to earlier pages).
-    #[serde(default)]
-    resume_page: u32,
-}
-
-async fn load_progress(deps: &Deps) -> Result<Option<Progress>, app::Error> {
-    Ok(deps.runlog.checkpoint(PROGRESS).await?.filter(|t| !t.is_empty()).and_then(|t| serde_json::from_str(&t).ok()))
-}
-
 /// Runs (or continues, or plans) a sync and answers with its summary.
 pub async fn run(deps: &Deps, settings: &LitmosSettings, options: SyncOptions) -> Result<Value, app::Error> {
-    let progress = load_progress(deps).await?;
+    let progress = resumable::load_progress(deps, FUNCTION).await?;
     if options.continue_only && progress.is_none() {
         return Ok(json!({"status": "idle", "message": "no unfinished run to continue"}));
     }
@@ -74,58 +56,17 @@ pub async fn run(deps: &Deps, settings: &LitmosSettings, options: SyncOptions) -
     if options.dry_run {
         let mut run = Run::start(&format!("{FUNCTION}.dry-run"), options.trigger);
         let result = Box::pin(sync(deps, settings, options, &mut run, None)).await;
-        return finish(deps, run, result, true).await;
+        return resumable::finish(deps, FUNCTION, run, result, true).await;
     }
 
-    let mut run = match &progress {
-        Some(p) => match deps.runlog.run(&p.run_id).await? {
-            Some(run) => run,
-            None => Run::start(FUNCTION, options.trigger),
-        },
-        None => Run::start(FUNCTION, options.trigger),
-    };
-    // The lease outlives one invocation's budget by a minute, so a dead holder frees it soon.
-    let lease = chrono::Duration::seconds(settings.time_budget.as_secs() as i64 + 60);
-    let lease = match RunLease::acquire(deps, FUNCTION, &run.run_id, lease).await? {
-        Ok(lease) => lease,
-        Err(answer) => return Ok(answer),
-    };
-    deps.runlog.save_run(&run).await?;
+    let (mut run, lease) =
+        match resumable::begin(deps, FUNCTION, options.trigger, progress.as_ref(), settings.time_budget).await? {
+            Ok(taken) => taken,
+            Err(answer) => return Ok(answer),
+        };
     let result = Box::pin(sync(deps, settings, options, &mut run, progress)).await;
     lease.release(deps).await;
-    finish(deps, run, result, false).await
-}
-
-/// What `sync` hands back.
-enum Ended {
-    /// Every employee was handled.
-    Done(Value),
-    /// The budget ran out; the run continues in the next invocation.
-    Paused(Value),
-}
-
-async fn finish(deps: &Deps, mut run: Run, result: Result<Ended, String>, dry_run: bool) -> Result<Value, app::Error> {
-    let (summary, error) = match result {
-        Ok(Ended::Paused(summary)) => {
-            deps.runlog.save_run(&run).await?;
-            let mut answer = app::run_answer(summary, &run, dry_run, None);
-            answer["status"] = json!("continuing");
-            return Ok(answer);
-        }
-        Ok(Ended::Done(summary)) => (summary, None),
-        Err(message) => (json!({}), Some(message)),
-    };
-    run.finish(error.clone());
-    if error.is_none() {
-        run.message = app::warnings_message(&summary);
-    }
-    if !dry_run {
-        // The run is over, finished or failed: the next sync starts from the beginning.
-        deps.runlog.save_checkpoint(PROGRESS, "").await?;
-    }
-    deps.runlog.save_run(&run).await?;
-    tracing::info!(run_id = %run.run_id, status = %run.status, counts = %run.counts, "litmos sync finished");
-    Ok(app::run_answer(summary, &run, dry_run, error.as_deref()))
+    resumable::finish(deps, FUNCTION, run, result, false).await
 }
 
 async fn sync(
@@ -313,9 +254,7 @@ async fn sync(
     if resume.get() != u32::MAX {
         let resume_page = resume.get().saturating_sub(1).max(1);
         let progress = Progress { run_id: run.run_id.clone(), invocations, resume_page };
-        let text = serde_json::to_string(&progress).unwrap_or_default();
-        deps.runlog.save_checkpoint(PROGRESS, &text).await.map_err(|e| e.to_string())?;
-        return Ok(Ended::Paused(json!({"warnings": warnings, "invocation": invocations})));
+        return Ok(Ended::Paused { summary: json!({"warnings": warnings, "invocation": invocations}), progress });
     }
     Ok(Ended::Done(json!({"warnings": warnings, "invocations": invocations})))
 }

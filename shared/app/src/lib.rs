@@ -5,6 +5,7 @@ pub mod clients;
 pub mod event;
 pub mod lambda;
 pub mod report;
+pub mod resumable;
 
 pub use event::{BadEvent, OperatorEvent, SyncEvent};
 pub use report::{ConnectionCheck, VerifyReport};

@@ -474,19 +474,49 @@ struct Placed {
     syncs: bool,
 }
 
-struct Planner<'a> {
-    employees: &'a [Employee],
+/// What the planner keeps of each employee it has planned: enough for warnings and for groups.
+struct Member {
+    namely_id: String,
+    label: String,
+    /// The group names the employee's department and tier give.
+    groups: Vec<String>,
+    place: Placed,
+}
+
+/// The learner an employee's email leads to, if the profiles seen so far can tell.
+enum Found {
+    Learner(usize),
+    Nobody,
+    /// A user with that email carries an ext_uid no profile seen so far has: whether it is another
+    /// profile's user is only known once every profile has been seen.
+    NotYet,
+}
+
+/// Plans Namely profiles a page at a time, so a sync can write each page while reading the next.
+///
+/// Matching needs every Lessonly user up front (the caller reads them first); it also needs to know
+/// whether an ext_uid is some Namely profile's id. An employee whose email leads to a user with an
+/// ext_uid not seen yet is held back until [`Planner::finish`]. Groups are planned at the end, with
+/// every employee placed.
+pub struct Planner<'a> {
     learners: &'a [Learner],
+    groups: &'a [LessonlyGroup],
     settings: &'a SyncSettings,
     custom: Vec<Resolved<'a>>,
-    namely_ids: HashSet<&'a str>,
     by_ext_uid: HashMap<&'a str, Vec<usize>>,
     by_email: HashMap<String, Vec<usize>>,
-    /// Learner index -> employee index that claimed it.
+    /// Namely ids of every profile seen so far.
+    seen: HashSet<String>,
+    /// True once every profile has been seen, so an ext_uid not among them is nobody's.
+    complete: bool,
+    members: Vec<Member>,
+    held_back: Vec<Employee>,
+    /// Learner index -> member index that claimed it.
     linked: HashMap<usize, usize>,
-    /// Folded email -> employee index whose Lessonly user holds (or will hold) it.
+    /// Folded email -> member index whose Lessonly user holds (or will hold) it.
     emails: HashMap<String, usize>,
     warnings: Vec<String>,
+    missing_custom_fields: Vec<String>,
 }
 
 /// Computes the SyncPlan that makes Lessonly match Namely.
@@ -502,55 +532,34 @@ pub fn plan(
     known_fields: &[KnownField],
     settings: &SyncSettings,
 ) -> SyncPlan {
-    let mut out = SyncPlan::default();
-    let custom = resolve_custom(settings, known_fields, &mut out);
-    let mut by_ext_uid: HashMap<&str, Vec<usize>> = HashMap::new();
-    let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, l) in learners.iter().enumerate() {
-        if let Some(ext) = clean(l.ext_uid.as_deref()) {
-            by_ext_uid.entry(ext).or_default().push(i);
-        }
-        if let Some(email) = clean(l.email.as_deref()) {
-            by_email.entry(fold_email(email)).or_default().push(i);
-        }
-    }
-    let mut planner = Planner {
-        employees,
-        learners,
-        settings,
-        custom,
-        namely_ids: employees.iter().map(|e| e.namely_id.trim()).filter(|id| !id.is_empty()).collect(),
-        by_ext_uid,
-        by_email,
-        linked: HashMap::new(),
-        emails: HashMap::new(),
-        warnings: std::mem::take(&mut out.warnings),
-    };
-    let mut placed = Vec::with_capacity(employees.len());
-    for (ei, e) in employees.iter().enumerate() {
-        let (action, place) = planner.user(ei);
-        out.users.push(PlannedUser { namely_id: e.namely_id.trim().to_string(), label: label(e), action });
-        placed.push(place);
-    }
-    out.groups = plan_groups(employees, learners, groups, settings.groups_from, &placed);
-    out.warnings = planner.warnings;
-    out
+    let mut planner = Planner::new(learners, groups, known_fields, settings);
+    // Every profile is here, so nothing needs holding back.
+    planner.complete = true;
+    let mut users = planner.page(employees);
+    let mut rest = planner.finish();
+    users.append(&mut rest.users);
+    SyncPlan { users, ..rest }
 }
 
-/// Resolves each configured custom field to a Lessonly field id; unresolved ones go to `missing_custom_fields`.
-fn resolve_custom<'a>(settings: &'a SyncSettings, known: &'a [KnownField], out: &mut SyncPlan) -> Vec<Resolved<'a>> {
+/// Resolves each configured custom field to a Lessonly field id; unresolved ones go to `missing`.
+fn resolve_custom<'a>(
+    settings: &'a SyncSettings,
+    known: &'a [KnownField],
+    missing: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Vec<Resolved<'a>> {
     let mut resolved: Vec<Resolved> = Vec::new();
     for mapping in &settings.custom_fields {
         let name = mapping.configured_name();
         let Some(field) = known.iter().find(|k| fold_field(&k.name) == fold_field(name)) else {
-            if !out.missing_custom_fields.iter().any(|m| fold_field(m) == fold_field(name)) {
-                out.missing_custom_fields.push(name.to_string());
+            if !missing.iter().any(|m| fold_field(m) == fold_field(name)) {
+                missing.push(name.to_string());
             }
             continue;
         };
         // Two values for one field would overwrite each other on every run.
         if let Some(first) = resolved.iter().find(|r| r.field.id == field.id) {
-            out.warnings.push(format!(
+            warnings.push(format!(
                 "Namely fields '{}' and '{}' both map to the Lessonly field '{}'; only '{}' is synced.",
                 first.namely_key, mapping.namely_key, field.name, first.namely_key
             ));
@@ -562,8 +571,78 @@ fn resolve_custom<'a>(settings: &'a SyncSettings, known: &'a [KnownField], out: 
 }
 
 impl<'a> Planner<'a> {
-    fn label_of(&self, ei: usize) -> String {
-        label(&self.employees[ei])
+    /// A planner over every Lessonly user (archived ones too), group and known custom field.
+    pub fn new(
+        learners: &'a [Learner],
+        groups: &'a [LessonlyGroup],
+        known_fields: &'a [KnownField],
+        settings: &'a SyncSettings,
+    ) -> Planner<'a> {
+        let (mut missing_custom_fields, mut warnings) = (Vec::new(), Vec::new());
+        let custom = resolve_custom(settings, known_fields, &mut missing_custom_fields, &mut warnings);
+        let mut by_ext_uid: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, l) in learners.iter().enumerate() {
+            if let Some(ext) = clean(l.ext_uid.as_deref()) {
+                by_ext_uid.entry(ext).or_default().push(i);
+            }
+            if let Some(email) = clean(l.email.as_deref()) {
+                by_email.entry(fold_email(email)).or_default().push(i);
+            }
+        }
+        Planner {
+            learners,
+            groups,
+            settings,
+            custom,
+            by_ext_uid,
+            by_email,
+            seen: HashSet::new(),
+            complete: false,
+            members: Vec::new(),
+            held_back: Vec::new(),
+            linked: HashMap::new(),
+            emails: HashMap::new(),
+            warnings,
+            missing_custom_fields,
+        }
+    }
+
+    /// Plans one page of profiles, in order; an employee that cannot be decided yet comes from
+    /// [`Planner::finish`] instead.
+    pub fn page(&mut self, employees: &[Employee]) -> Vec<PlannedUser> {
+        let ids = employees.iter().map(|e| e.namely_id.trim()).filter(|id| !id.is_empty());
+        self.seen.extend(ids.map(str::to_string));
+        let mut users = Vec::with_capacity(employees.len());
+        for e in employees {
+            match self.user(e) {
+                Some(action) => {
+                    users.push(PlannedUser { namely_id: e.namely_id.trim().to_string(), label: label(e), action })
+                }
+                None => self.held_back.push(e.clone()),
+            }
+        }
+        users
+    }
+
+    /// After the last page: the employees held back, the groups' changes, the warnings and the
+    /// custom fields Lessonly lacks.
+    pub fn finish(mut self) -> SyncPlan {
+        self.complete = true;
+        let held_back = std::mem::take(&mut self.held_back);
+        let users: Vec<PlannedUser> = held_back
+            .iter()
+            .filter_map(|e| {
+                let action = self.user(e)?;
+                Some(PlannedUser { namely_id: e.namely_id.trim().to_string(), label: label(e), action })
+            })
+            .collect();
+        SyncPlan {
+            users,
+            groups: plan_groups(&self.members, self.learners, self.groups, self.settings.groups_from),
+            missing_custom_fields: self.missing_custom_fields,
+            warnings: self.warnings,
+        }
     }
 
     fn selected(&self, field: StandardField) -> bool {
@@ -571,40 +650,59 @@ impl<'a> Planner<'a> {
     }
 
     /// The learner this employee is: same ext_uid, else same email unless that user belongs to another profile.
-    fn find(&self, e: &Employee) -> Option<usize> {
+    fn find(&self, e: &Employee) -> Found {
         if let Some(found) = self.by_ext_uid.get(e.namely_id.trim()) {
-            return best(found, self.learners);
+            return best(found, self.learners).map_or(Found::Nobody, Found::Learner);
         }
-        let email = fold_email(clean(e.email.as_deref())?);
-        let candidates: Vec<usize> = self.by_email.get(&email).into_iter().flatten().copied().collect();
-        let free: Vec<usize> = candidates
-            .into_iter()
-            .filter(|&i| clean(self.learners[i].ext_uid.as_deref()).is_none_or(|ext| !self.namely_ids.contains(ext)))
-            .collect();
-        best(&free, self.learners)
+        let Some(email) = clean(e.email.as_deref()).map(fold_email) else { return Found::Nobody };
+        let candidates = self.by_email.get(&email).into_iter().flatten().copied();
+        let mut free = Vec::new();
+        for i in candidates {
+            match clean(self.learners[i].ext_uid.as_deref()) {
+                None => free.push(i),
+                Some(ext) if self.seen.contains(ext) => {}
+                Some(_) if self.complete => free.push(i),
+                Some(_) => return Found::NotYet,
+            }
+        }
+        best(&free, self.learners).map_or(Found::Nobody, Found::Learner)
     }
 
-    fn user(&mut self, ei: usize) -> (UserAction, Placed) {
-        let (employees, learners) = (self.employees, self.learners);
-        let e = &employees[ei];
+    /// Plans one employee and remembers it; None = held back until every profile is seen.
+    fn user(&mut self, e: &Employee) -> Option<UserAction> {
+        let found = match self.find(e) {
+            Found::NotYet => return None,
+            Found::Learner(li) => Some(li),
+            Found::Nobody => None,
+        };
+        let (action, place) = self.decide(e, found);
+        let groups = group_names(e, self.settings.groups_from).into_iter().map(str::to_string).collect();
+        self.members.push(Member { namely_id: e.namely_id.trim().to_string(), label: label(e), groups, place });
+        Some(action)
+    }
+
+    /// The action for an employee about to become member `self.members.len()`, and where it lands.
+    fn decide(&mut self, e: &Employee, found: Option<usize>) -> (UserAction, Placed) {
+        let learners = self.learners;
+        let me = self.members.len();
         let skip = |reason: String| (UserAction::Skip { reason }, Placed::default());
         if e.namely_id.trim().is_empty() {
             return skip("no Namely id".to_string());
         }
         let inactive = is_inactive(e.user_status.as_deref());
         let email = clean(e.email.as_deref());
-        if let Some(li) = self.find(e) {
+        if let Some(li) = found {
             let learner = &learners[li];
             if let Some(&other) = self.linked.get(&li) {
+                let other = self.members[other].label.clone();
                 self.warnings.push(format!(
-                    "Namely profiles {} and {} both match Lessonly user #{}; only the first is synced.",
-                    self.label_of(other),
-                    self.label_of(ei),
+                    "Namely profiles {other} and {} both match Lessonly user #{}; only the first is synced.",
+                    label(e),
                     learner.id
                 ));
-                return skip(format!("Lessonly user #{} is already linked to {}", learner.id, self.label_of(other)));
+                return skip(format!("Lessonly user #{} is already linked to {other}", learner.id));
             }
-            self.linked.insert(li, ei);
+            self.linked.insert(li, me);
             let place = Placed { learner: Some(li), syncs: !inactive };
             if inactive {
                 let action = if learner.archived {
@@ -615,9 +713,9 @@ impl<'a> Planner<'a> {
                 return (action, place);
             }
             if let Some(email) = email {
-                self.emails.entry(fold_email(email)).or_insert(ei);
+                self.emails.entry(fold_email(email)).or_insert(me);
             }
-            return (self.update(ei, li), place);
+            return (self.update(e, li, me), place);
         }
         if inactive {
             return skip("inactive in Namely and not in Lessonly".to_string());
@@ -627,12 +725,12 @@ impl<'a> Planner<'a> {
         };
         let key = fold_email(email);
         if let Some(&other) = self.emails.get(&key) {
+            let other = self.members[other].label.clone();
             self.warnings.push(format!(
-                "Namely profiles {} and {} share the email {email}; only the first is synced.",
-                self.label_of(other),
-                self.label_of(ei)
+                "Namely profiles {other} and {} share the email {email}; only the first is synced.",
+                label(e)
             ));
-            return skip(format!("email {email} is also on {}", self.label_of(other)));
+            return skip(format!("email {email} is also on {other}"));
         }
         // Only reachable when that user's ext_uid is another profile's id: Lessonly would reject a second user.
         if let Some(&li) = self.by_email.get(&key).and_then(|found| found.first()) {
@@ -640,12 +738,12 @@ impl<'a> Planner<'a> {
             let owner = clean(holder.ext_uid.as_deref()).unwrap_or_default();
             self.warnings.push(format!(
                 "{} was not created: Lessonly user #{} already has the email {email} and belongs to Namely profile {owner}.",
-                self.label_of(ei),
+                label(e),
                 holder.id
             ));
             return skip(format!("email {email} belongs to Lessonly user #{} (Namely profile {owner})", holder.id));
         }
-        self.emails.insert(key, ei);
+        self.emails.insert(key, me);
         (UserAction::Create { fields: self.create_fields(e) }, Placed { learner: None, syncs: true })
     }
 
@@ -665,9 +763,9 @@ impl<'a> Planner<'a> {
         fields
     }
 
-    fn update(&mut self, ei: usize, li: usize) -> UserAction {
-        let (employees, learners) = (self.employees, self.learners);
-        let (e, l) = (&employees[ei], &learners[li]);
+    fn update(&mut self, e: &Employee, li: usize, me: usize) -> UserAction {
+        let learners = self.learners;
+        let l = &learners[li];
         let mut fields = UserFields::default();
         let mut changes = Vec::new();
         let id = e.namely_id.trim();
@@ -684,7 +782,7 @@ impl<'a> Planner<'a> {
             }
             match want {
                 Some(value) => {
-                    if field == StandardField::Email && self.email_taken(&value, ei, li) {
+                    if field == StandardField::Email && self.email_taken(&value, me, li) {
                         continue;
                     }
                     changes.push(change(field.key(), have, Some(&value)));
@@ -714,12 +812,12 @@ impl<'a> Planner<'a> {
     }
 
     /// True (with a warning) when another Lessonly user or profile already has the email this user would get.
-    fn email_taken(&mut self, email: &str, ei: usize, li: usize) -> bool {
+    fn email_taken(&mut self, email: &str, me: usize, li: usize) -> bool {
         let key = fold_email(email);
         let other_learner = self.by_email.get(&key).into_iter().flatten().find(|&&i| i != li);
         let holder = match (other_learner, self.emails.get(&key)) {
             (Some(&i), _) => format!("Lessonly user #{}", self.learners[i].id),
-            (None, Some(&other)) if other != ei => self.label_of(other),
+            (None, Some(&other)) if other != me => self.members[other].label.clone(),
             _ => return false,
         };
         self.warnings.push(format!(
@@ -755,35 +853,33 @@ fn group_names(e: &Employee, from: GroupsFrom) -> Vec<&str> {
     names
 }
 
-/// A group the sync manages: its name and the employees that belong in it.
+/// A group the sync manages: its name and the members that belong in it.
 struct Managed {
     name: String,
     wanted_by: Vec<usize>,
 }
 
 fn plan_groups(
-    employees: &[Employee],
+    members: &[Member],
     learners: &[Learner],
     groups: &[LessonlyGroup],
     from: GroupsFrom,
-    placed: &[Placed],
 ) -> Vec<GroupChange> {
     let mut managed: BTreeMap<String, Managed> = BTreeMap::new();
-    let mut wants: Vec<HashSet<String>> = vec![HashSet::new(); employees.len()];
-    for (ei, e) in employees.iter().enumerate().filter(|(ei, _)| placed[*ei].syncs) {
-        for name in group_names(e, from) {
+    let mut wants: Vec<HashSet<String>> = vec![HashSet::new(); members.len()];
+    for (mi, m) in members.iter().enumerate().filter(|(_, m)| m.place.syncs) {
+        for name in &m.groups {
             let key = fold_group(name);
-            let entry =
-                managed.entry(key.clone()).or_insert_with(|| Managed { name: name.to_string(), wanted_by: vec![] });
-            entry.wanted_by.push(ei);
-            wants[ei].insert(key);
+            let entry = managed.entry(key.clone()).or_insert_with(|| Managed { name: name.clone(), wanted_by: vec![] });
+            entry.wanted_by.push(mi);
+            wants[mi].insert(key);
         }
     }
     // A group named after anyone's department or tier is the sync's, even when nobody belongs in it any more;
     // the department Lessonly still shows is the one a person just left.
-    let previous = placed.iter().filter_map(|p| p.learner).filter(|_| from.department);
+    let previous = members.iter().filter_map(|m| m.place.learner).filter(|_| from.department);
     let previous = previous.filter_map(|li| clean(learners[li].department.as_deref()));
-    for name in employees.iter().flat_map(|e| group_names(e, from)).chain(previous) {
+    for name in members.iter().flat_map(|m| m.groups.iter().map(String::as_str)).chain(previous) {
         let key = fold_group(name);
         if groups.iter().any(|g| fold_group(&g.name) == key) {
             managed.entry(key).or_insert_with(|| Managed { name: name.to_string(), wanted_by: vec![] });
@@ -795,7 +891,7 @@ fn plan_groups(
         let existing = matching.iter().find(|g| !g.archived).or(matching.first()).copied();
         let wanted = !group.wanted_by.is_empty();
         let Some(existing) = existing else {
-            let add = group.wanted_by.iter().map(|&ei| employees[ei].namely_id.trim().to_string()).collect();
+            let add = group.wanted_by.iter().map(|&mi| members[mi].namely_id.clone()).collect();
             changes.push(GroupChange {
                 name: group.name,
                 lessonly_group_id: None,
@@ -813,13 +909,13 @@ fn plan_groups(
         let add: Vec<String> = group
             .wanted_by
             .iter()
-            .filter(|&&ei| placed[ei].learner.is_none_or(|li| !member(li)))
-            .map(|&ei| employees[ei].namely_id.trim().to_string())
+            .filter(|&&mi| members[mi].place.learner.is_none_or(|li| !member(li)))
+            .map(|&mi| members[mi].namely_id.clone())
             .collect();
-        let mut remove: Vec<i64> = placed
+        let mut remove: Vec<i64> = members
             .iter()
             .enumerate()
-            .filter_map(|(ei, p)| p.learner.filter(|&li| member(li) && !wants[ei].contains(&key)))
+            .filter_map(|(mi, m)| m.place.learner.filter(|&li| member(li) && !wants[mi].contains(&key)))
             .map(|li| learners[li].id)
             .collect();
         remove.sort_unstable();
@@ -1620,6 +1716,74 @@ mod tests {
             }
         }
         (learners, groups)
+    }
+
+    /// The plan a Planner makes from pages of `size`, the held-back users last.
+    fn paged(employees: &[Employee], learners: &[Learner], size: usize) -> SyncPlan {
+        let settings = settings();
+        let groups = lessonly_groups();
+        let known = known();
+        let mut planner = Planner::new(learners, &groups, &known, &settings);
+        let mut users: Vec<PlannedUser> = employees.chunks(size).flat_map(|page| planner.page(page)).collect();
+        let mut rest = planner.finish();
+        users.append(&mut rest.users);
+        SyncPlan { users, ..rest }
+    }
+
+    #[test]
+    fn an_email_match_waits_for_the_profile_its_ext_uid_may_name() {
+        // The rehire again, in two pages: the new profile comes first, the old one (whose id the
+        // Lessonly user carries) on the next page. Linking the new profile on page one would take
+        // the old profile's user.
+        let old_id = "c9a2d4e1-7b3f-4e0a-8f61-5d2b9e7a1c04";
+        let mut old = paul();
+        old.namely_id = old_id.into();
+        old.user_status = some("inactive");
+        let mut user = paul_learner();
+        user.ext_uid = some(old_id);
+        let employees = [paul(), old];
+        let learners = [user];
+        let settings = settings();
+        let (groups, known) = (lessonly_groups(), known());
+        let mut planner = Planner::new(&learners, &groups, &known, &settings);
+        assert_eq!(planner.page(&employees[..1]), vec![], "Paul is held back");
+        let second = planner.page(&employees[1..]);
+        assert_eq!(second[0].action, UserAction::Archive { lessonly_id: 544551 });
+        let rest = planner.finish();
+        assert!(skip_reason(&rest.users[0].action).contains(old_id), "{rest:#?}");
+        assert_eq!(rest.warnings.len(), 1, "{:?}", rest.warnings);
+    }
+
+    #[test]
+    fn an_ext_uid_no_profile_has_frees_the_user_once_every_page_is_read() {
+        // The user's ext_uid is a profile deleted from Namely: after the last page Paul takes it over.
+        let mut user = paul_learner();
+        user.ext_uid = some("0b7c2d9e-deleted-profile");
+        let plan = paged(&[maria(), paul()], &[user.clone()], 1);
+        assert!(matches!(plan.users[0].action, UserAction::Create { .. }));
+        assert_eq!(plan.users[1].namely_id, PAUL, "held back to the end");
+        assert_eq!(changes(&plan.users[1].action), vec![("ext_uid", Some("0b7c2d9e-deleted-profile"), Some(PAUL))]);
+        assert_eq!(plan.users[1].action, run(&[maria(), paul()], &[user]).users[1].action);
+    }
+
+    #[test]
+    fn pages_plan_what_one_plan_does_groups_included() {
+        let mut sam = person("6b1e0c7d-4a2f-4d39-b8e5-0f9c3a7d2e11", "Sam", "Fox", "sam.fox@example.com");
+        sam.department = some("Sales");
+        let mut leaver = person("f1d3b5a7-9c2e-4e8b-a6d4-0b2c4e6f8a13", "Dana", "Lee", "dana.lee@example.com");
+        leaver.user_status = some("inactive");
+        let twin = person("a47d2e9f-1b8c-4e63-9f20-7c5e8b3a1d62", "Maria", "Cruz", "MARIA.CRUZ@example.com");
+        let employees = vec![paul(), sam, maria(), leaver, twin];
+        let mut dana =
+            learner(544570, "Dana Lee", "dana.lee@example.com", Some("f1d3b5a7-9c2e-4e8b-a6d4-0b2c4e6f8a13"));
+        dana.groups = vec![SALES];
+        let learners = vec![paul_learner(), dana];
+        let whole = run(&employees, &learners);
+        for size in [1, 2, 3] {
+            let pages = paged(&employees, &learners, size);
+            assert_eq!(pages, whole, "pages of {size}");
+        }
+        assert!(whole.groups.iter().any(|g| g.lessonly_group_id == Some(SALES) && g.remove == vec![544570]));
     }
 
     #[test]

@@ -25,6 +25,22 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// 13 minutes: how long a sync invocation works by default, inside Lambda's 15-minute limit with
+/// room to save its place.
+pub const DEFAULT_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(780);
+
+/// A sync's time budget from the variable `name` (seconds, 1 to 880); unset is the default.
+pub fn time_budget(name: &'static str, value: Option<String>) -> Result<std::time::Duration, ConfigError> {
+    let Some(value) = value else { return Ok(DEFAULT_TIME_BUDGET) };
+    match value.parse::<u64>() {
+        Ok(secs) if (1..=880).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(ConfigError {
+            name,
+            reason: format!("'{value}' is not a number of seconds between 1 and 880 (Lambda stops at 900)"),
+        }),
+    }
+}
+
 /// Where each vendor lives, where the secrets are, and where runs are recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {

@@ -90,15 +90,26 @@ pub struct Counts {
 }
 
 impl Counts {
+    fn slot(&mut self, action: Action) -> &mut u64 {
+        match action {
+            Action::Created => &mut self.created,
+            Action::Updated => &mut self.updated,
+            Action::Unchanged => &mut self.unchanged,
+            Action::Skipped => &mut self.skipped,
+            Action::Failed => &mut self.failed,
+        }
+    }
+
     /// Counts one record's outcome.
     pub fn add(&mut self, action: Action) {
-        match action {
-            Action::Created => self.created += 1,
-            Action::Updated => self.updated += 1,
-            Action::Unchanged => self.unchanged += 1,
-            Action::Skipped => self.skipped += 1,
-            Action::Failed => self.failed += 1,
-        }
+        *self.slot(action) += 1;
+    }
+
+    /// Moves one record's count from one outcome to another (a later step changed its outcome).
+    pub fn replace(&mut self, from: Action, to: Action) {
+        let old = self.slot(from);
+        *old = old.saturating_sub(1);
+        self.add(to);
     }
 
     pub fn total(&self) -> u64 {
@@ -308,6 +319,18 @@ mod tests {
         assert_eq!(run.status, RunStatus::Failed);
         assert_eq!(run.message.as_deref(), Some("Namely token rejected"));
         assert_eq!(run.counts.total(), 2);
+    }
+
+    #[test]
+    fn a_replaced_outcome_moves_its_count_and_keeps_the_total() {
+        let mut counts = Counts::default();
+        counts.add(Action::Unchanged);
+        counts.add(Action::Created);
+        counts.replace(Action::Unchanged, Action::Updated);
+        counts.replace(Action::Created, Action::Failed);
+        assert_eq!(counts, Counts { updated: 1, failed: 1, ..Counts::default() });
+        counts.replace(Action::Updated, Action::Updated);
+        assert_eq!(counts.total(), 2);
     }
 
     #[test]
