@@ -313,13 +313,20 @@ async fn a_run_out_of_time_continues_across_invocations_to_the_same_end_state() 
     slow.sb.lessonly.inject(FaultRule::new(Fault::Slow(std::time::Duration::from_millis(500))).method("POST"));
     let mut answer = slow.sync(json!({"action": "sync", "trigger": "schedule"})).await;
     let mut invocations = 1;
+    // The page each invocation read first: a continued one starts where the last one stopped.
+    let mut first_pages = Vec::new();
     while answer["status"] == "continuing" {
         assert!(invocations < 50, "the run does not finish: {answer}");
+        slow.sb.namely.clear_requests();
         answer = slow.sync(json!({"action": "sync", "trigger": "schedule", "continue_only": true})).await;
         invocations += 1;
+        let requests = slow.sb.namely.requests();
+        let first = requests.iter().find(|r| r.path.ends_with("/profiles")).map(|r| r.query.clone());
+        first_pages.push(first.unwrap_or_default());
     }
     assert_eq!(answer["status"], "succeeded", "{answer}");
     assert!(invocations > 2, "the budget should have split the run, it took {invocations} invocation(s)");
+    assert!(first_pages.iter().any(|q| !q.contains("page=1&") && q.contains("page=")), "{first_pages:?}");
     let idle = slow.sync(json!({"action": "sync", "continue_only": true})).await;
     assert_eq!(idle["status"], "idle", "{idle}");
 

@@ -17,7 +17,7 @@ use mapping::lessonly::{
 use platform::{Action, Outcome, Run, Trigger};
 use serde_json::{json, Value};
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 /// Requests in flight at once while applying a plan.
@@ -105,11 +105,11 @@ async fn sync(
     let mut planner = Planner::new(&learners, &lessonly_groups, &known, &settings.sync);
     let wanted: Vec<&str> = settings.sync.custom_fields.iter().map(|m| m.namely_key.as_str()).collect();
     let every_profile = ProfileFilter::default();
-    let mut pager = namely.profile_pager(&every_profile);
     let employees_of =
         |page: Vec<Profile>| -> Vec<Employee> { page.iter().map(|p| employee(p, &directory, &wanted)).collect() };
 
     if options.dry_run {
+        let mut pager = namely.profile_pager(&every_profile);
         let mut users = Vec::new();
         while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
             users.extend(planner.page(&employees_of(page)));
@@ -139,22 +139,39 @@ async fn sync(
     let invocations = progress.as_ref().map_or(1, |p| p.invocations + 1);
     let out_of_time = || started.elapsed() >= settings.time_budget;
 
-    // Producer: pages of profiles, planned, into a short queue; after the last page, the users the
-    // planner held back, and the rest of the plan (groups, warnings) as its result. It stops when
-    // the writer stops.
-    let (queue, planned) = tokio::sync::mpsc::channel::<PlannedUser>(2 * IN_FLIGHT);
+    // Producer: pages of profiles, planned, into a short queue, each with its page; after the last
+    // page, the users the planner held back, and the rest of the plan (groups, warnings) as its
+    // result. It stops when the writer stops. A continued run reads from where the last invocation
+    // stopped, so its writes start at once, and the pages before it last: the groups need everyone.
+    let first_page = progress.as_ref().map_or(1, |p| p.resume_page.max(1));
+    let passes = [(first_page, u32::MAX), (1, first_page)];
+    let passes = &passes[..if first_page > 1 { 2 } else { 1 }];
+    let (queue, planned) = tokio::sync::mpsc::channel::<(u32, PlannedUser)>(2 * IN_FLIGHT);
     let produce = async {
         let read_everyone = async {
-            while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
-                for user in planner.page(&employees_of(page)) {
-                    if queue.send(user).await.is_err() {
-                        return Ok(None);
+            // The second pass ends on the first pass's first page again, as a margin for profiles
+            // removed meanwhile (which shift later ones to earlier pages): anyone read twice is
+            // planned once.
+            let mut read: HashSet<String> = HashSet::new();
+            for &(from, upto) in passes {
+                let mut pager = namely.profile_pager_from(&every_profile, from);
+                while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
+                    let mut employees = employees_of(page);
+                    employees.retain(|e| e.namely_id.trim().is_empty() || read.insert(e.namely_id.trim().to_string()));
+                    for user in planner.page(&employees) {
+                        if queue.send((pager.page(), user)).await.is_err() {
+                            return Ok(None);
+                        }
+                    }
+                    if pager.page() >= upto {
+                        break;
                     }
                 }
             }
             let mut rest = planner.finish();
+            // (Held back from any page: the next invocation, if any, reads from the start.)
             for user in std::mem::take(&mut rest.users) {
-                if queue.send(user).await.is_err() {
+                if queue.send((1, user)).await.is_err() {
                     return Ok(None);
                 }
             }
@@ -170,7 +187,8 @@ async fn sync(
     // at the pace of one round trip. No new one starts after the budget; those under way finish.
     let lessonly = &lessonly;
     let earlier = &earlier;
-    let stopped = Cell::new(false);
+    // The page of the first user not started, once the writer stops short.
+    let resume: Cell<Option<u32>> = Cell::new(None);
     let run_id = run.run_id.clone();
     let consume = async {
         // Owned here, so that however this ends, the producer's next send fails and it stops.
@@ -178,12 +196,15 @@ async fn sync(
         let mut applied = Applied::default();
         let items = futures::stream::poll_fn(|cx| planned.poll_recv(cx));
         let mut results = items
-            .take_while(|_| {
+            .take_while(|(page, _)| {
+                // The user taken when time is up goes back to the next invocation.
                 let go_on = !out_of_time();
-                stopped.set(stopped.get() || !go_on);
+                if !go_on {
+                    resume.set(Some(*page));
+                }
                 std::future::ready(go_on)
             })
-            .map(|user| async move {
+            .map(|(_, user)| async move {
                 // Someone done in an earlier invocation only needs their Lessonly id, for groups.
                 let result = match earlier.contains_key(&user.namely_id) {
                     true => None,
@@ -225,11 +246,7 @@ async fn sync(
             });
         }
         drop(results);
-        // Anything still queued was planned but not started.
         planned.close();
-        if planned.try_recv().is_ok() {
-            stopped.set(true);
-        }
         (applied, None)
     };
     let (produced, (mut applied, fatal)) = tokio::join!(produce, consume);
@@ -242,11 +259,12 @@ async fn sync(
         }
         (None, Ok(rest)) => rest,
     };
-    let rest = match rest {
-        Some(rest) if !stopped.get() => rest,
-        _ => {
+    let rest = match (rest, resume.get()) {
+        (Some(rest), None) => rest,
+        (_, resume) => {
             record(deps, run, &applied.outcomes).await?;
-            let progress = Progress { run_id: run.run_id.clone(), invocations, resume_page: 1 };
+            let resume_page = resume.unwrap_or(1).saturating_sub(1).max(1);
+            let progress = Progress { run_id: run.run_id.clone(), invocations, resume_page };
             return Ok(Ended::Paused { summary: json!({"warnings": warnings, "invocation": invocations}), progress });
         }
     };
