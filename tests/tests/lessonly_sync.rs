@@ -226,6 +226,24 @@ async fn a_revoked_namely_token_fails_the_run_with_what_to_do() {
 }
 
 #[tokio::test]
+async fn a_lessonly_key_refused_mid_run_fails_the_run_and_records_what_was_written() {
+    let h = harness(60, &[]).await;
+    // Every fifth create is refused, as when the key is revoked while the run writes.
+    h.sb.lessonly.inject(FaultRule::new(Fault::Unauthorized).method("POST").share(0.2));
+    let summary = h.sync(json!({"action": "sync"})).await;
+    assert_eq!(summary["status"], "failed", "{summary}");
+    let error = summary["error"].as_str().unwrap();
+    assert!(error.contains("Lessonly refused the API key") && error.contains("Lessonly secret"), "{error}");
+    let created = h.sb.lessonly.requests().iter().filter(|r| r.method == "POST" && r.status == 201).count();
+    assert!(created > 0, "some creates got through before the refusal");
+    let run = summary["run_id"].as_str().unwrap();
+    let outcomes = h.runlog.run_outcomes(run).await.unwrap();
+    let recorded = outcomes.iter().filter(|o| o.action == platform::Action::Created).count();
+    assert_eq!(recorded, created, "every user written before the run failed has its outcome");
+    assert!(outcomes.iter().any(|o| o.action == platform::Action::Failed), "the refused one is recorded too");
+}
+
+#[tokio::test]
 async fn a_throttled_lessonly_slows_the_run_but_it_completes() {
     let h = harness(30, &[]).await;
     h.sb.lessonly.set_retry_after(Some(1));

@@ -194,12 +194,13 @@ async fn sync(
         // Owned here, so that however this ends, the producer's next send fails and it stops.
         let mut planned = planned;
         let mut applied = Applied::default();
+        let (refused, mut fatal) = (Cell::new(false), None);
         let items = futures::stream::poll_fn(|cx| planned.poll_recv(cx));
         let mut results = items
             .take_while(|(page, _)| {
                 // The user taken when time is up goes back to the next invocation.
-                let go_on = !out_of_time();
-                if !go_on {
+                let go_on = !refused.get() && !out_of_time();
+                if !go_on && !refused.get() {
                     resume.set(Some(*page));
                 }
                 std::future::ready(go_on)
@@ -224,10 +225,15 @@ async fn sync(
                 }
                 Some(Ok(done)) => done,
                 Some(Err(e)) if e.status() == Some(401) => {
-                    let fatal = format!(
-                        "Lessonly refused the API key ({e}); check the subdomain and API key in the Lessonly secret"
-                    );
-                    return (applied, Some(fatal));
+                    // Nothing new starts; what is under way still finishes and is recorded.
+                    refused.set(true);
+                    fatal.get_or_insert_with(|| {
+                        format!(
+                            "Lessonly refused the API key ({e}); check the subdomain and API key in the Lessonly \
+                             secret"
+                        )
+                    });
+                    (Action::Failed, vec![e.to_string()], None)
                 }
                 Some(Err(e)) => (Action::Failed, vec![e.to_string()], None),
             };
@@ -247,7 +253,7 @@ async fn sync(
         }
         drop(results);
         planned.close();
-        (applied, None)
+        (applied, fatal)
     };
     let (produced, (mut applied, fatal)) = tokio::join!(produce, consume);
 
