@@ -393,7 +393,9 @@ fn person_name(e: &Employee) -> Option<String> {
     let mut last = clean(e.last_name.as_deref());
     // Namely's preferred name usually replaces only the first name, but some people enter it in full.
     if let (Some(p), Some(l)) = (preferred, last) {
-        if p.split_whitespace().count() > 1 && p.to_lowercase().ends_with(&l.to_lowercase()) {
+        let (p_low, l_low) = (p.to_lowercase(), l.to_lowercase());
+        let ends_with_last = p_low.strip_suffix(&l_low).is_some_and(|rest| rest.ends_with(char::is_whitespace));
+        if p.split_whitespace().count() > 1 && ends_with_last {
             last = None;
         }
     }
