@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests: sandbox-backed environments for the functions, and
 //! moto's AWS emulator (started by `scripts/test.sh`, which exports `AWS_ENDPOINT_URL`).
 
+pub mod evidence;
+
 use platform::runlog::SqliteRunLog;
 use platform::{Config, SecretStore};
 use sandbox::Sandbox;

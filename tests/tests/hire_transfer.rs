@@ -428,8 +428,14 @@ async fn a_worker_that_died_after_namely_created_the_profile_is_finished_by_the_
     let batch = h.invoke(h.sqs_event(0, 2)).await;
     assert_eq!(batch["batchItemFailures"], json!([]), "{batch}");
     assert_eq!(h.profile_creations(), 1, "the second attempt linked the first one's profile");
-    assert_eq!(h.notes(0).len(), 1, "{:?}", h.notes(0));
-    assert!(h.tags(0).contains(&TAG_SUCCESS.to_string()));
+    let profiles = h.namely_profiles(&h.email(0));
+    assert_eq!(profiles.len(), 1, "one Namely profile");
+    let notes = h.notes(0);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains(profiles[0]["id"].as_str().unwrap()), "the note names the profile: {notes:?}");
+    let tags = h.tags(0);
+    assert_eq!(tags.iter().filter(|t| *t == TAG_SUCCESS).count(), 1, "one success tag: {tags:?}");
+    assert!(!tags.contains(&TAG_FAILED.to_string()), "{tags:?}");
 }
 
 #[tokio::test]

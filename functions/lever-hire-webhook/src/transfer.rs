@@ -343,15 +343,17 @@ async fn run(
 
     // An earlier attempt that created the profile left its id; else look for the email.
     if let Some(existing) = find_existing(&namely, known.as_deref(), &hire, settings.record_type).await? {
-        return Ok(Transferred {
-            namely_id: existing.id,
-            linked: true,
-            fields: hire.fields_sent(),
-            notes: vec![format!(
-                "a Namely profile with the email {} already existed, so it was linked and no profile was created",
-                existing.email.as_deref().or(existing.personal_email.as_deref()).unwrap_or(&hire.email)
-            )],
-        });
+        let mut notes = vec![format!(
+            "a Namely profile with the email {} already existed, so it was linked and no profile was created",
+            existing.email.as_deref().or(existing.personal_email.as_deref()).unwrap_or(&hire.email)
+        )];
+        // A profile created by an attempt that stopped before attaching the resume gets it now.
+        if existing.custom("resume").is_none() {
+            if let Some(note) = attach_resume(&lever, &namely, &opportunity, &existing.id).await {
+                notes.push(note);
+            }
+        }
+        return Ok(Transferred { namely_id: existing.id, linked: true, fields: hire.fields_sent(), notes });
     }
     let created = namely.create_profile(&new_profile(&hire)).await.map_err(|e| match namely_refusal(&e) {
         Some(refusal) => Stop::Fail(refusal),
@@ -618,8 +620,28 @@ async fn write_success(
     }
     lever.remove_tags(id, &[TAG_FAILED.to_string(), TAG_RETRY.to_string()], by).await.map_err(|e| e.to_string())?;
     lever.add_tags(id, &[TAG_SUCCESS.to_string()], by).await.map_err(|e| e.to_string())?;
+    if done.linked && noted_already(lever, id, &done.namely_id).await {
+        return Ok(());
+    }
     lever.add_note(id, &NewNote { value: text, ..Default::default() }, by).await.map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Whether Lever already has the success note for this profile: an earlier attempt may have
+/// written it and then lost Lever's answer, or stopped before recording it. Notes that cannot be
+/// read count as none (at worst the note is written twice, never lost).
+async fn noted_already(lever: &LeverClient, id: &str, namely_id: &str) -> bool {
+    let is_ours = |text: &str| {
+        (text.starts_with("Namely: successfully transferred") || text.starts_with("Namely: linked to the existing"))
+            && text.contains(namely_id)
+    };
+    match lever.list_notes(id).await {
+        Ok(notes) => notes.iter().any(|n| n.texts().into_iter().any(is_ours)),
+        Err(e) => {
+            tracing::warn!(opportunity_id = id, error = %e, "could not read Lever's notes; writing the success note");
+            false
+        }
+    }
 }
 
 /// Failure tag on, retry tag off, and a note saying what to fix.

@@ -183,10 +183,13 @@ async fn sync(
         let mut planned = planned;
         let finished = finished;
         let items = futures::stream::poll_fn(|cx| planned.poll_recv(cx));
+        // Set when Litmos refuses the key: nothing new starts, and what is under way is still recorded.
+        let refused = std::cell::Cell::new(false);
+        let mut refusal = None;
         let mut results = items
             .take_while(|(page, _)| {
                 // The item taken when time is up goes back to the next invocation.
-                let go_on = !out_of_time();
+                let go_on = !out_of_time() && !refused.get();
                 if !go_on {
                     resume.set(resume.get().min(*page));
                 }
@@ -201,7 +204,11 @@ async fn sync(
             let (action, detail, link) = match result {
                 Ok(done) => done,
                 Err(e) if e.status() == Some(401) => {
-                    return Err(format!("Litmos refused the API key ({e}); check the api_key in the Litmos secret"));
+                    refused.set(true);
+                    refusal.get_or_insert_with(|| {
+                        format!("Litmos refused the API key ({e}); check the api_key in the Litmos secret")
+                    });
+                    (Action::Failed, e.to_string(), None)
                 }
                 Err(e) => (Action::Failed, e.to_string(), None),
             };
@@ -224,7 +231,10 @@ async fn sync(
         for (page, _) in std::iter::from_fn(|| planned.try_recv().ok()) {
             resume.set(resume.get().min(page));
         }
-        Ok::<(), String>(())
+        match refusal {
+            Some(refusal) => Err(refusal),
+            None => Ok::<(), String>(()),
+        }
     };
     // Recorder: outcomes and the links they made are saved in batches beside the writes, so the
     // writes never wait for the run log.

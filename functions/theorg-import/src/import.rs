@@ -58,7 +58,11 @@ pub async fn run(deps: &Deps, settings: &TheOrgSettings, options: ImportOptions)
     };
     run.finish(error.clone());
     if error.is_none() {
-        run.message = Some(format!("{} added, {} updated, {} removed", tally.added, tally.updated, tally.removed));
+        let mut message = format!("{} added, {} updated, {} removed", tally.added, tally.updated, tally.removed);
+        if tally.failed > 0 {
+            message.push_str(&format!(", {} failed (each role's outcome says why)", tally.failed));
+        }
+        run.message = Some(message);
     }
     deps.runlog.save_run(&run).await?;
     tracing::info!(run_id = %run.run_id, status = %run.status, added = tally.added, updated = tally.updated,
@@ -153,7 +157,11 @@ async fn import(
     let mut outcomes = Vec::with_capacity(planned.len());
     // Several roles in flight at once: the run goes at The Org's rate limit, not one round trip at a time.
     let (sink, current) = (&sink, &current);
+    // Set when The Org refuses the key: nothing new starts, and what is under way is still recorded.
+    let refused = std::cell::Cell::new(false);
+    let mut refusal = None;
     let mut results = futures::stream::iter(planned.iter())
+        .take_while(|_| std::future::ready(!refused.get()))
         .map(|item| async move { (item, publish(sink, item, current).await) })
         .buffer_unordered(IN_FLIGHT);
     while let Some((item, result)) = results.next().await {
@@ -168,10 +176,12 @@ async fn import(
                 (action, detail)
             }
             Err(e) if e.status() == Some(401) => {
-                drop(results);
-                imported.flush(deps.runlog.as_ref()).await.map_err(|e| e.to_string())?;
-                deps.runlog.record_outcomes(&outcomes).await.map_err(|e| e.to_string())?;
-                return Err(format!("The Org refused the API key ({e}); check the api_key in The Org secret"));
+                refused.set(true);
+                refusal.get_or_insert_with(|| {
+                    format!("The Org refused the API key ({e}); check the api_key in The Org secret")
+                });
+                count(&mut tally, &item.action, false);
+                (Action::Failed, e.to_string())
             }
             Err(e) => {
                 count(&mut tally, &item.action, false);
@@ -189,8 +199,12 @@ async fn import(
             at: platform::runlog::now_ms(),
         });
     }
+    drop(results);
     imported.flush(deps.runlog.as_ref()).await.map_err(|e| e.to_string())?;
     deps.runlog.record_outcomes(&outcomes).await.map_err(|e| e.to_string())?;
+    if let Some(refusal) = refusal {
+        return Err(refusal);
+    }
     let changes: Vec<Value> = outcomes
         .iter()
         .filter(|o| o.action != Action::Unchanged)

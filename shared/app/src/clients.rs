@@ -61,6 +61,7 @@ impl Clients {
             let mut config = LeverConfig::new(secret.api_key.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.lever, deps.config.rate_limits.share);
+            config.retry.request_timeout = deps.config.vendor_timeout.unwrap_or(config.retry.request_timeout);
             config.base_url = url.clone();
             LeverClient::new(config)
         })
@@ -75,6 +76,7 @@ impl Clients {
             let mut config = NamelyConfig::new(company.clone(), secret.token.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.namely, deps.config.rate_limits.share);
+            config.retry.request_timeout = deps.config.vendor_timeout.unwrap_or(config.retry.request_timeout);
             config.base_url = url.clone();
             NamelyClient::new(config)
         })
@@ -87,6 +89,7 @@ impl Clients {
             let mut config = LessonlyConfig::new(secret.subdomain.clone(), secret.api_key.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.lessonly, deps.config.rate_limits.share);
+            config.retry.request_timeout = deps.config.vendor_timeout.unwrap_or(config.retry.request_timeout);
             config.base_url = url.clone();
             LessonlyClient::new(config)
         })
@@ -99,6 +102,7 @@ impl Clients {
             let mut config = LitmosConfig::new(secret.api_key.clone(), secret.source.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.litmos, deps.config.rate_limits.share);
+            config.retry.request_timeout = deps.config.vendor_timeout.unwrap_or(config.retry.request_timeout);
             config.base_url = url.clone();
             LitmosClient::new(config)
         })
@@ -111,6 +115,7 @@ impl Clients {
             let mut config = TheOrgConfig::new(secret.api_key.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.theorg, deps.config.rate_limits.share);
+            config.retry.request_timeout = deps.config.vendor_timeout.unwrap_or(config.retry.request_timeout);
             config.base_url = url.clone();
             TheOrgClient::new(config)
         })

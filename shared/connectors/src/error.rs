@@ -156,7 +156,7 @@ pub enum Error {
         hint: Option<String>,
     },
     /// A create request hit a 5xx, a timeout or a dropped connection: it may or may not have been applied.
-    #[error("{target}: outcome unknown ({cause}); the record may or may not have been created, so look it up before trying again")]
+    #[error("{target}: outcome unknown ({cause}); the record may or may not have been created, so the next attempt will look it up before trying again: run again later, or let the next scheduled run or retry do it")]
     OutcomeUnknown {
         /// The request.
         target: RequestTarget,

@@ -136,7 +136,9 @@ impl RetryPolicy {
 pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        // Saturating: a wait too long for a Duration is still a long wait, and the caller caps it.
+        return (seconds.is_finite() && seconds >= 0.0)
+            .then(|| Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
     }
     let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let delta = date.with_timezone(&chrono::Utc) - now;

@@ -748,6 +748,33 @@ pub struct PostingFilter {
     pub updated_at_end: Option<i64>,
 }
 
+/// A note on an opportunity (`GET /opportunities/:id/notes`). Lever lists the text in `fields`
+/// (`{type, text, value}`); a bare `value` or `text` is read too.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Note {
+    /// Note id.
+    #[serde(default, deserialize_with = "lenient::opt_id")]
+    pub id: Option<String>,
+    /// The note's title, or its text.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub text: Option<String>,
+    /// The text as it was written.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub value: Option<String>,
+    /// `{type, text, value}` entries; a plain note has one whose value is its text.
+    #[serde(default, deserialize_with = "lenient::vec_or_null")]
+    pub fields: Vec<Value>,
+}
+
+impl Note {
+    /// Every piece of text the note holds, to search it.
+    pub fn texts(&self) -> Vec<&str> {
+        let values = self.fields.iter().filter_map(|f| f.get("value").and_then(Value::as_str));
+        self.value.as_deref().into_iter().chain(self.text.as_deref()).chain(values).collect()
+    }
+}
+
 /// A note to add to an opportunity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -926,6 +953,11 @@ impl LeverClient {
         self.core.bytes(Request::get(opp_path(opportunity_id, &format!("/resumes/{}/download", seg(resume_id))))).await
     }
 
+    /// Every note on an opportunity (to look for one whose creation had no clear answer).
+    pub async fn list_notes(&self, opportunity_id: &str) -> Result<Vec<Note>> {
+        self.all(Request::get(opp_path(opportunity_id, "/notes"))).await
+    }
+
     /// Add a note; returns the new note id. Not retried after a 5xx/timeout (would duplicate).
     pub async fn add_note(&self, opportunity_id: &str, note: &NewNote, perform_as: Option<&str>) -> Result<String> {
         #[derive(Deserialize)]
@@ -1066,5 +1098,17 @@ mod tests {
         .unwrap();
         assert!(p.urls.is_none() && p.distribution_channels.is_empty());
         assert_eq!(p.categories.unwrap().all_locations, vec!["SF"]);
+    }
+
+    #[test]
+    fn a_listed_note_gives_its_text_from_fields_or_value() {
+        let listed: Note = serde_json::from_str(
+            r#"{"id":"n1","text":"Note","fields":[{"type":"note","text":"Note","value":"Namely: done"}],
+            "user":"u","secret":false,"createdAt":1,"deletedAt":null}"#,
+        )
+        .unwrap();
+        assert!(listed.texts().contains(&"Namely: done"));
+        let bare: Note = serde_json::from_str(r#"{"id":"n2","value":"Namely: done","fields":null}"#).unwrap();
+        assert_eq!(bare.texts(), vec!["Namely: done"]);
     }
 }

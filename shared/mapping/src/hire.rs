@@ -5,7 +5,7 @@
 //! in with the rules, so nothing here reads a clock.
 
 use crate::names::split_full_name;
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, NaiveDate, Offset, TimeZone};
 use chrono_tz::Tz;
 use serde_json::{Number, Value};
 use std::collections::BTreeMap;
@@ -941,7 +941,9 @@ fn to_date(raw: Raw, tz: Tz) -> Result<NaiveDate, String> {
 
 /// The calendar date of an instant in the account's zone (Lever's date-only values are local midnight).
 fn date_from_ms(ms: i64, tz: Tz) -> Option<NaiveDate> {
-    DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&tz).date_naive())
+    let utc = DateTime::from_timestamp_millis(ms)?.naive_utc();
+    // Checked: near chrono's last instant the zone's offset can carry the local time past what it holds.
+    utc.checked_add_offset(tz.offset_from_utc_datetime(&utc).fix()).map(|local| local.date())
 }
 
 fn date_from_number(n: &Number, tz: Tz) -> Result<NaiveDate, String> {

@@ -214,8 +214,9 @@ fn tokens(html: &str) -> Vec<Token<'_>> {
                 continue;
             }
         }
-        // Text runs to the next `<` after the first character.
-        let end = rest[1..].find('<').map_or(rest.len(), |i| i + 1);
+        // Text runs to the next `<` after the first character (which may be several bytes long).
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let end = rest[first..].find('<').map_or(rest.len(), |i| i + first);
         out.push(Token::Text(&rest[..end]));
         rest = &rest[end..];
     }

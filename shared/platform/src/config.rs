@@ -64,6 +64,9 @@ pub struct Config {
     /// The SQS queue the hire webhook hands hires to (`HIRE_QUEUE_URL`); when unset (local runs)
     /// the webhook transfers each hire itself before it answers.
     pub hire_queue_url: Option<String>,
+    /// Time allowed for one vendor request, answer included (`VENDOR_TIMEOUT_SECONDS`); `None`
+    /// keeps the connectors' default. A slower answer counts as a timeout and is retried like a 5xx.
+    pub vendor_timeout: Option<Duration>,
 }
 
 /// Per-vendor rate-limit overrides; `None` keeps the vendor's published rate.
@@ -150,6 +153,16 @@ impl Config {
                 }
             }
         };
+        let seconds = |name: &'static str| -> Result<Option<Duration>, ConfigError> {
+            let Some(v) = get(name) else { return Ok(None) };
+            match v.parse::<f64>() {
+                Ok(s) if s.is_finite() && s > 0.0 && s <= 900.0 => Ok(Some(Duration::from_secs_f64(s))),
+                _ => Err(ConfigError {
+                    name,
+                    reason: format!("'{v}' is not a number of seconds above 0 and at most 900"),
+                }),
+            }
+        };
         let default_store = if get("AWS_LAMBDA_FUNCTION_NAME").is_some() {
             // The only writable place inside Lambda.
             PathBuf::from("/tmp/hr-bundle/runs.sqlite3")
@@ -196,6 +209,7 @@ impl Config {
                 },
             },
             hire_queue_url: get("HIRE_QUEUE_URL"),
+            vendor_timeout: seconds("VENDOR_TIMEOUT_SECONDS")?,
         })
     }
 
@@ -227,6 +241,17 @@ mod tests {
         assert_eq!(c.retention_days, 90);
         assert_eq!(c.local_store_path, PathBuf::from(".hr-bundle/runs.sqlite3"));
         assert_eq!(c.hire_queue_url, None);
+        assert_eq!(c.vendor_timeout, None);
+    }
+
+    #[test]
+    fn the_vendor_timeout_is_seconds_fractions_allowed() {
+        let c = config(&[("VENDOR_TIMEOUT_SECONDS", "0.5")]).unwrap();
+        assert_eq!(c.vendor_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(config(&[("VENDOR_TIMEOUT_SECONDS", "10")]).unwrap().vendor_timeout, Some(Duration::from_secs(10)));
+        for bad in ["0", "-1", "soon", "901"] {
+            assert_eq!(config(&[("VENDOR_TIMEOUT_SECONDS", bad)]).unwrap_err().name, "VENDOR_TIMEOUT_SECONDS", "{bad}");
+        }
     }
 
     #[test]

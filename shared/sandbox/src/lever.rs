@@ -269,6 +269,23 @@ impl Vendor for Lever {
                     None => not_found("offers", item),
                 }
             }
+            ("GET", ["opportunities", id, "notes"]) => {
+                if !d.opportunities.iter().any(|o| o["id"] == *id) {
+                    return not_found("opportunities", id);
+                }
+                // Lever lists a note's text as a field, not as the `value` it was written with.
+                let notes: Vec<Value> = d
+                    .notes
+                    .iter()
+                    .filter(|n| n["opportunityId"] == *id)
+                    .map(|n| {
+                        json!({"id": n["id"], "text": "Note", "user": n["performAs"], "secret": n["secret"],
+                               "fields": [{"type": "note", "text": "Note", "value": n["value"]}],
+                               "completedAt": n["createdAt"], "createdAt": n["createdAt"], "deletedAt": null})
+                    })
+                    .collect();
+                self.list(req, notes)
+            }
             ("POST", ["opportunities", id, "notes"]) => {
                 if !d.opportunities.iter().any(|o| o["id"] == *id) {
                     return not_found("opportunities", id);

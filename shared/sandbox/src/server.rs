@@ -38,7 +38,8 @@ pub enum Fault {
     Throttle,
     /// This status (e.g. 500, 502, 503, 504) with a vendor-shaped error body.
     ServerError(u16),
-    /// Sleep this long, then answer normally.
+    /// Answer normally, but only after this long. The work is done at once, as a slow vendor does
+    /// it: a client that stops waiting never learns that its write went through.
     Slow(Duration),
     /// 200 `text/html` login page.
     HtmlBody,
@@ -168,6 +169,11 @@ impl VendorHandle {
     /// Adds a fault rule; rules are checked in insertion order and the first that fires wins.
     pub fn inject(&self, rule: FaultRule) {
         lock(&self.shared.faults).push(ActiveRule { rule, matched: 0, applied: 0 });
+    }
+    /// How many requests the current fault rules answered with their fault (HTML and malformed JSON
+    /// come back as 200, so the recorded statuses alone cannot show them).
+    pub fn faults_applied(&self) -> u32 {
+        lock(&self.shared.faults).iter().map(|r| r.applied).sum()
     }
     /// Removes all fault rules.
     pub fn clear_faults(&self) {
@@ -416,8 +422,9 @@ impl Server {
             Some(Fault::Throttle) => self.throttle(),
             Some(Fault::ServerError(code)) => self.vendor.error(code),
             Some(Fault::Slow(d)) => {
+                let resp = self.vendor.handle(&req);
                 tokio::time::sleep(d).await;
-                self.vendor.handle(&req)
+                resp
             }
             Some(Fault::HtmlBody) => login_page(self.vendor.name()),
             Some(Fault::MalformedJson) => {

@@ -156,12 +156,15 @@ impl Run {
         }
     }
 
-    /// Ends the run: failed when `error` is given, partial when records failed, else succeeded.
+    /// Ends the run: failed when `error` is given or every record failed, partial when some
+    /// records failed, else succeeded.
     pub fn finish(&mut self, error: Option<String>) {
         self.ended_at = Some(now_ms());
         self.status = match (&error, self.counts.failed) {
             (Some(_), _) => RunStatus::Failed,
             (None, 0) => RunStatus::Succeeded,
+            // Nothing was handled: the run did not do its job.
+            (None, failed) if failed == self.counts.total() => RunStatus::Failed,
             (None, _) => RunStatus::Partial,
         };
         if error.is_some() {
@@ -331,6 +334,18 @@ mod tests {
         assert_eq!(counts, Counts { updated: 1, failed: 1, ..Counts::default() });
         counts.replace(Action::Updated, Action::Updated);
         assert_eq!(counts.total(), 2);
+    }
+
+    #[test]
+    fn a_run_whose_every_record_failed_has_failed() {
+        let mut run = Run::start("lever-hire-webhook", Trigger::Webhook);
+        run.counts.add(Action::Failed);
+        run.counts.add(Action::Failed);
+        run.finish(None);
+        assert_eq!(run.status, RunStatus::Failed);
+        run.counts.add(Action::Skipped);
+        run.finish(None);
+        assert_eq!(run.status, RunStatus::Partial, "a skipped record was handled");
     }
 
     #[test]
