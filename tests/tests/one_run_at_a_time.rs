@@ -1,6 +1,7 @@
 //! One run of a job at a time: a scheduled and a manual run started at once — exactly one runs, the
 //! other answers that a run is in progress and does nothing; a lease whose holder died (taken and
-//! never given back) blocks runs until it runs out, and the next run then proceeds. For the
+//! never given back) blocks runs until it runs out, and the next run then proceeds and ends the dead
+//! run's record. For the
 //! Lessonly sync, the Litmos sync and The Org import, through their public handlers, on the
 //! embedded run log and on DynamoDB (moto).
 
@@ -141,18 +142,28 @@ async fn one_run_at_a_time(job: Job, aws: Option<aws_config::SdkConfig>) {
     let lease = chrono::Duration::seconds(2);
     let dead = RunLease::acquire(&w.deps, job.name(), "dead-run", lease).await.unwrap();
     let _never_released = dead.expect("the lease is free once the run has finished");
+    // It had recorded its start, and never gets to record its end.
+    let mut dead_run = platform::Run::start(job.name(), platform::Trigger::Schedule);
+    dead_run.run_id = "dead-run".into();
+    w.deps.runlog.save_run(&dead_run).await.unwrap();
     let calls = w.requests();
     let blocked = w.invoke("schedule").await;
     assert_eq!(blocked["status"], "already running", "{blocked}");
     assert!(blocked["message"].as_str().unwrap_or("").contains("(dead-run) is in progress"), "{blocked}");
     assert_eq!(w.requests(), calls, "a blocked run called a vendor");
-    assert_eq!(w.runs().await.len(), 1, "a blocked run was recorded");
+    assert_eq!(w.runs().await.len(), 2, "a blocked run was recorded");
 
-    // Once the lease has run out, the next run proceeds.
+    // Once the lease has run out, the next run proceeds, and ends the dead one's record: it would
+    // otherwise show `running` for ever.
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let after = w.invoke("schedule").await;
     assert_eq!(after["status"], "succeeded", "{after}");
-    assert_eq!(w.runs().await.len(), 2);
+    let runs = w.runs().await;
+    assert_eq!(runs.len(), 3);
+    let dead = runs.iter().find(|r| r.run_id == "dead-run").unwrap();
+    assert_eq!(dead.status, platform::RunStatus::Failed, "{dead:?}");
+    assert!(dead.message.as_deref().unwrap_or("").contains("stopped without recording its end"), "{dead:?}");
+    assert!(runs.iter().all(|r| r.status != platform::RunStatus::Running), "{runs:?}");
 }
 
 #[tokio::test]

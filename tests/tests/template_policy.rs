@@ -714,7 +714,15 @@ async fn exercise(
             let settings = lessonly_sync::settings::LessonlySettings::from_lookup(lookup).expect("settings");
             let call = |payload| lessonly_sync::handle_with(deps, &settings, payload);
             assert_eq!(call(verify).await.expect("verify")["ok"], true);
-            let first = call(json!({"action": "sync", "trigger": "schedule", "initial": true})).await.expect("sync");
+            // The first-set-up run, out of time at once, then continued by the continuation schedule.
+            let out_of_time = lessonly_sync::settings::LessonlySettings {
+                time_budget: std::time::Duration::ZERO,
+                ..settings.clone()
+            };
+            let initial = json!({"action": "sync", "trigger": "schedule", "initial": true});
+            let paused = lessonly_sync::handle_with(deps, &out_of_time, initial).await.expect("sync");
+            assert_eq!(paused["status"], "continuing", "{paused}");
+            let first = call(json!({"action": "sync", "continue_only": true})).await.expect("continue");
             assert_eq!(first["status"], "succeeded", "{first}");
             // A run while another holds the lease (taken here with a client that is not recorded).
             let other = platform::runlog::DynamoRunLog::new(aws, &env["RUNS_TABLE"], 90);
@@ -728,7 +736,13 @@ async fn exercise(
             let settings = litmos_sync::settings::LitmosSettings::from_lookup(lookup).expect("settings");
             let call = |payload| litmos_sync::handle_with(deps, &settings, payload);
             assert_eq!(call(verify).await.expect("verify")["ok"], true);
-            let sync = call(json!({"action": "sync", "trigger": "schedule"})).await.expect("sync");
+            // A run out of time at once, then continued by the continuation schedule.
+            let out_of_time =
+                litmos_sync::settings::LitmosSettings { time_budget: std::time::Duration::ZERO, ..settings.clone() };
+            let paused = litmos_sync::handle_with(deps, &out_of_time, json!({"action": "sync", "trigger": "schedule"}));
+            let paused = paused.await.expect("sync");
+            assert_eq!(paused["status"], "continuing", "{paused}");
+            let sync = call(json!({"action": "sync", "continue_only": true})).await.expect("continue");
             assert_eq!(sync["status"], "succeeded", "{sync}");
             let idle = call(json!({"action": "sync", "continue_only": true})).await.expect("continue");
             assert_eq!(idle["status"], "idle", "{idle}");

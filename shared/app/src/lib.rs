@@ -11,7 +11,7 @@ pub use event::{BadEvent, OperatorEvent, SyncEvent};
 pub use report::{ConnectionCheck, VerifyReport};
 
 use connectors::Verification;
-use platform::{Claim, Config, ConfigError, Run, RunLog, RunLogError, SecretError, SecretStore, Trigger};
+use platform::{Claim, Config, ConfigError, Run, RunLog, RunLogError, RunStatus, SecretError, SecretStore, Trigger};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -159,7 +159,10 @@ impl RunLease {
                 "status": "already running", "run_id": owner,
                 "message": format!("another {job} run ({owner}) is in progress (its lease runs until {lease_until}); this one did nothing"),
             }))),
-            _ => Ok(Ok(RunLease { key })),
+            _ => {
+                close_abandoned(deps, job, run_id).await;
+                Ok(Ok(RunLease { key }))
+            }
         }
     }
 
@@ -167,6 +170,26 @@ impl RunLease {
     pub async fn release(self, deps: &Deps) {
         if let Err(e) = deps.runlog.release(&self.key).await {
             tracing::warn!(key = %self.key, error = %e, "could not release the run lease; it expires on its own");
+        }
+    }
+}
+
+/// Ends the job's runs that still show `running`, other than `run_id`: with the job's lease taken no
+/// other run is alive, so they died (a timeout, a crash) before recording their end. Without this
+/// they would show `running` for ever.
+async fn close_abandoned(deps: &Deps, job: &str, run_id: &str) {
+    let runs = match deps.runlog.latest_runs(Some(job), 10).await {
+        Ok(runs) => runs,
+        Err(e) => return tracing::warn!(job, error = %e, "could not look for abandoned runs"),
+    };
+    for mut run in runs.into_iter().filter(|r| r.status == RunStatus::Running && r.run_id != run_id) {
+        run.finish(Some(
+            "stopped without recording its end (the invocation timed out or crashed); what it did is in its \
+             outcomes, and a later run took up the rest"
+                .into(),
+        ));
+        if let Err(e) = deps.runlog.save_run(&run).await {
+            tracing::warn!(job, run_id = %run.run_id, error = %e, "could not close an abandoned run");
         }
     }
 }
