@@ -241,6 +241,9 @@ pub(crate) trait Quirks: Send + Sync + 'static {
     fn html_hint(&self) -> Option<String> {
         None
     }
+    /// The credential this client sends, kept out of every message a vendor answers with (some
+    /// echo the key they refused).
+    fn credential(&self) -> &str;
 }
 
 /// A successful (2xx) answer.
@@ -479,15 +482,20 @@ impl Core {
 
     /// The vendor's message: its envelope, else short plain text, else a non-standard reason phrase.
     fn message(&self, body: &str, reason: &str, status: u16) -> Option<String> {
+        let credential = self.inner.quirks.credential();
+        let redact = |text: &str| match credential.len() {
+            0..4 => text.to_string(),
+            _ => text.replace(credential, "[redacted]"),
+        };
         if let Some(m) = self.inner.quirks.error_message(body).filter(|m| !m.trim().is_empty()) {
-            return Some(truncate(m.trim(), 500));
+            return Some(truncate(&redact(m.trim()), 500));
         }
         let trimmed = body.trim();
         if !trimmed.is_empty() && !looks_like_html(None, trimmed.as_bytes()) && !trimmed.starts_with(['{', '[']) {
-            return Some(truncate(trimmed, 300));
+            return Some(truncate(&redact(trimmed), 300));
         }
         let canonical = reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason());
-        (!reason.is_empty() && Some(reason) != canonical).then(|| reason.to_string())
+        (!reason.is_empty() && Some(reason) != canonical).then(|| redact(reason))
     }
 
     /// Send and decode JSON, checking for HTML and (when given) the expected top-level key.

@@ -78,6 +78,9 @@ impl Quirks for LessonlyQuirks {
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.basic_auth(&self.subdomain, Some(self.api_key.expose()))
     }
+    fn credential(&self) -> &str {
+        self.api_key.expose()
+    }
     fn is_throttle(&self, _method: &Method, _path: &str, status: u16, reason: &str, body: &str) -> bool {
         is_throttle(status, reason, body)
     }

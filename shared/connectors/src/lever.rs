@@ -56,6 +56,9 @@ impl Quirks for LeverQuirks {
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.basic_auth(self.api_key.expose(), Some(""))
     }
+    fn credential(&self) -> &str {
+        self.api_key.expose()
+    }
     fn is_throttle(&self, _method: &Method, _path: &str, status: u16, _reason: &str, _body: &str) -> bool {
         status == 429
     }

@@ -71,6 +71,9 @@ impl Quirks for LitmosQuirks {
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.header("apikey", self.api_key.expose())
     }
+    fn credential(&self) -> &str {
+        self.api_key.expose()
+    }
     fn common_query(&self) -> Vec<(String, String)> {
         vec![("source".into(), self.source.clone()), ("format".into(), "json".into())]
     }

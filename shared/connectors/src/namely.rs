@@ -85,6 +85,9 @@ impl Quirks for NamelyQuirks {
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.token.expose())
     }
+    fn credential(&self) -> &str {
+        self.token.expose()
+    }
     fn is_throttle(&self, _method: &Method, _path: &str, status: u16, _reason: &str, _body: &str) -> bool {
         // 406 is Namely's documented throttle on GET /profiles; we always send Accept: JSON, so a 406
         // elsewhere cannot be a format complaint either.

@@ -64,6 +64,9 @@ impl Quirks for TheOrgQuirks {
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.header("X-Api-Key", self.api_key.expose())
     }
+    fn credential(&self) -> &str {
+        self.api_key.expose()
+    }
     fn is_throttle(&self, _method: &Method, _path: &str, status: u16, _reason: &str, _body: &str) -> bool {
         status == 429
     }

@@ -248,6 +248,22 @@ async fn secrets_never_appear_in_errors() {
 }
 
 #[tokio::test]
+async fn a_vendor_that_echoes_the_key_it_refused_never_puts_it_in_an_error() {
+    let echoed = format!(r#"{{"message": "Invalid access token {TOKEN}"}}"#);
+    let (base, _) = serve(vec![json(401, &echoed)]).await;
+    let err = namely(&base).me().await.unwrap_err();
+    assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
+    for text in [err.to_string(), format!("{err:?}")] {
+        assert!(!text.contains(TOKEN), "{text}");
+        assert!(text.contains("Invalid access token [redacted]"), "the vendor's words stay: {text}");
+    }
+    let (base, _) = serve(vec![Reply { content_type: "text/plain", ..json(500, &format!("bad key {TOKEN}")) }]).await;
+    let err = namely(&base).me().await.unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(TOKEN), "{err:?}");
+    assert!(err.to_string().contains("bad key [redacted]"), "{err}");
+}
+
+#[tokio::test]
 async fn namely_pages_until_an_empty_page() {
     let page = |ids: &[&str]| {
         let profiles: Vec<_> = ids.iter().map(|id| serde_json::json!({"id": id})).collect();
