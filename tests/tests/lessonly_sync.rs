@@ -165,8 +165,15 @@ async fn moving_departments_moves_group_membership_and_inactive_users_are_archiv
     let history = h.runlog.record_history("lessonly-sync", &id, 5).await.unwrap();
     let detail = history[0].detail.clone().unwrap_or_default();
     assert!(detail.contains(new_name) && detail.contains(&old_dept), "{detail}");
+    // Archived as the users are written, and out of the group once everyone is placed: two outcomes.
     let history = h.runlog.record_history("lessonly-sync", &leaver_id, 5).await.unwrap();
-    assert!(history[0].detail.clone().unwrap_or_default().contains("archived"), "{history:?}");
+    let this_run: Vec<String> = history
+        .iter()
+        .filter(|o| summary["run_id"] == o.run_id.as_str())
+        .map(|o| o.detail.clone().unwrap_or_default())
+        .collect();
+    assert!(this_run.iter().any(|d| d.contains("archived")), "{history:?}");
+    assert!(this_run.iter().any(|d| d.contains("removed from group")), "{history:?}");
 
     // Back in Namely: restored.
     h.sb.with_namely(|d| d.set_status(&leaver_id, "active"));
@@ -373,4 +380,34 @@ async fn a_run_out_of_time_continues_across_invocations_to_the_same_end_state() 
         fast.sb.lessonly.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/v1/users")).count();
     assert_eq!(creates, fast_creates, "a user was created twice");
     assert_eq!(runs[0].counts, fast.runlog.latest_runs(Some("lessonly-sync"), 1).await.unwrap()[0].counts);
+}
+
+#[tokio::test]
+async fn a_run_killed_mid_way_keeps_what_it_recorded_and_the_next_run_finishes_without_duplicates() {
+    let settings = [("LESSONLY_GROUPS_FROM", "department")];
+    let h = harness(120, &settings).await;
+    h.sb.lessonly.inject(FaultRule::new(Fault::Slow(std::time::Duration::from_millis(300))).method("POST"));
+    // The invocation dies (a crash, Lambda's timeout) while users are being written.
+    let killed = tokio::time::timeout(std::time::Duration::from_millis(1500), h.sync(json!({"action": "sync"}))).await;
+    assert!(killed.is_err(), "the run should still have been writing: {killed:?}");
+    let dead = h.runlog.latest_runs(Some("lessonly-sync"), 1).await.unwrap().remove(0);
+    assert_eq!(dead.status, RunStatus::Running);
+    let created = h.sb.lessonly_data().users.len();
+    let recorded = h.runlog.run_outcomes(&dead.run_id).await.unwrap();
+    assert!(!recorded.is_empty() && recorded.len() <= created, "{} recorded, {created} created", recorded.len());
+
+    // Its lease runs out (given back here rather than waited for), and the next run takes over.
+    h.runlog.release("lessonly-sync:run").await.unwrap();
+    h.sb.lessonly.clear_faults();
+    let next = h.sync(json!({"action": "sync", "trigger": "schedule"})).await;
+    assert_eq!(next["status"], "succeeded", "{next}");
+    let dead = h.runlog.run(&dead.run_id).await.unwrap().unwrap();
+    assert_eq!(dead.status, RunStatus::Failed, "the dead run is ended, not left running: {dead:?}");
+
+    let clean = harness(120, &settings).await;
+    clean.sync(json!({"action": "sync"})).await;
+    assert_eq!(lessonly_state(&h), lessonly_state(&clean), "the same end state as a run that was never killed");
+    // (Requests cut off by the kill have no status, so users are counted rather than 201s.)
+    let users = |h: &Harness| h.sb.lessonly_data().users.len();
+    assert_eq!(users(&h), users(&clean), "a user was created twice");
 }

@@ -22,6 +22,9 @@ use std::time::Instant;
 
 /// Requests in flight at once while applying a plan.
 const IN_FLIGHT: usize = 16;
+/// Outcomes are written in batches of this size as users are done, so a run that dies keeps what
+/// it did.
+const OUTCOME_BATCH: usize = 25;
 
 /// What a run was asked to do.
 #[derive(Debug, Clone, Copy)]
@@ -53,16 +56,17 @@ pub async fn run(deps: &Deps, settings: &LessonlySettings, options: SyncOptions)
     resumable::finish(deps, FUNCTION, run, result, false).await
 }
 
-/// What one invocation did to users: their outcomes, and the Lessonly id of everyone placed.
+/// What the run has done to each user so far (this invocation and earlier ones), for the groups.
 #[derive(Default)]
 struct Applied {
-    outcomes: Vec<Outcome>,
-    /// Namely id -> index in `outcomes`.
-    index: HashMap<String, usize>,
-    /// Namely id -> Lessonly user id, for this invocation's users and earlier ones'.
+    /// Namely id -> the user's recorded outcome.
+    actions: HashMap<String, Action>,
+    /// Namely id -> Lessonly user id, for everyone placed.
     lessonly_ids: HashMap<String, i64>,
-    /// Namely id -> label, for the users done in an earlier invocation.
+    /// Namely id -> label.
     labels: HashMap<String, String>,
+    /// This invocation's changes, for its answer.
+    changes: Vec<Value>,
 }
 
 async fn sync(
@@ -190,10 +194,13 @@ async fn sync(
     // The page of the first user not started, once the writer stops short.
     let resume: Cell<Option<u32>> = Cell::new(None);
     let run_id = run.run_id.clone();
+    let (finished, to_record) = tokio::sync::mpsc::channel::<Outcome>(4 * OUTCOME_BATCH);
     let consume = async {
-        // Owned here, so that however this ends, the producer's next send fails and it stops.
+        // Owned here, so that however this ends, the producer's next send fails and it stops; and
+        // when the sender goes, the recorder saves what is left.
         let mut planned = planned;
-        let mut applied = Applied::default();
+        let finished = finished;
+        let mut applied = Applied { actions: earlier.clone(), ..Applied::default() };
         let (refused, mut fatal) = (Cell::new(false), None);
         let items = futures::stream::poll_fn(|cx| planned.poll_recv(cx));
         let mut results = items
@@ -240,8 +247,9 @@ async fn sync(
             if let Some(id) = id {
                 applied.lessonly_ids.insert(user.namely_id.clone(), id);
             }
-            applied.index.insert(user.namely_id.clone(), applied.outcomes.len());
-            applied.outcomes.push(Outcome {
+            applied.actions.insert(user.namely_id.clone(), action);
+            applied.labels.insert(user.namely_id.clone(), user.label.clone());
+            let outcome = Outcome {
                 run_id: run_id.clone(),
                 job: FUNCTION.to_string(),
                 record_id: user.namely_id,
@@ -249,26 +257,44 @@ async fn sync(
                 action,
                 detail: Some(detail.join("; ")).filter(|d| !d.is_empty()),
                 at: platform::runlog::now_ms(),
-            });
+            };
+            if action != Action::Unchanged {
+                applied.changes.push(change_of(&outcome));
+            }
+            if finished.send(outcome).await.is_err() {
+                fatal.get_or_insert_with(|| "the run log stopped taking outcomes".to_string());
+                break;
+            }
         }
         drop(results);
         planned.close();
         (applied, fatal)
     };
-    let (produced, (mut applied, fatal)) = tokio::join!(produce, consume);
+    // Recorder: outcomes saved in batches beside the writes, so the writes never wait for the run log.
+    let recorder = async {
+        // Owned here, so that a failed save stops the writer instead of leaving it waiting.
+        let mut to_record = to_record;
+        let mut pending: Vec<Outcome> = Vec::new();
+        while let Some(outcome) = to_record.recv().await {
+            pending.push(outcome);
+            if pending.len() >= OUTCOME_BATCH {
+                record(deps, run, &pending).await?;
+                pending.clear();
+                deps.runlog.save_run(run).await.map_err(|e| e.to_string())?;
+            }
+        }
+        record(deps, run, &pending).await
+    };
+    let (produced, (applied, fatal), recorded) = tokio::join!(produce, consume, recorder);
+    recorded?;
 
     let rest = match (fatal, produced) {
-        (Some(error), _) | (None, Err(error)) => {
-            // What was written is recorded before the run fails.
-            record(deps, run, &applied.outcomes).await.map_err(|e| format!("{error}; and {e}"))?;
-            return Err(error);
-        }
+        (Some(error), _) | (None, Err(error)) => return Err(error),
         (None, Ok(rest)) => rest,
     };
     let rest = match (rest, resume.get()) {
         (Some(rest), None) => rest,
         (_, resume) => {
-            record(deps, run, &applied.outcomes).await?;
             let resume_page = resume.unwrap_or(1).saturating_sub(1).max(1);
             let progress = Progress { run_id: run.run_id.clone(), invocations, resume_page };
             return Ok(Ended::Paused { summary: json!({"warnings": warnings, "invocation": invocations}), progress });
@@ -276,27 +302,24 @@ async fn sync(
     };
 
     // Everyone is placed: the groups' writes go out together, each group one call (or a restore
-    // and a call), and each member's outcome says what changed.
-    let followups = apply_groups(lessonly, &rest.groups, &mut applied, earlier, &run.run_id).await;
-    if let Err(e) = record(deps, run, &applied.outcomes).await {
-        warnings.push(format!("the per-user outcomes could not all be recorded: {e}"));
-    }
+    // and a call), and each member gets a second outcome saying what changed.
+    let followups = apply_groups(lessonly, &rest.groups, &applied, &run.run_id).await;
     for (outcome, before) in &followups {
         run.counts.replace(*before, outcome.action);
     }
     let followups: Vec<Outcome> = followups.into_iter().map(|(o, _)| o).collect();
     if let Err(e) = deps.runlog.record_outcomes(&followups).await {
-        warnings.push(format!("the group changes of earlier users could not all be recorded: {e}"));
+        warnings.push(format!("the group changes could not all be recorded: {e}"));
     }
     plan_warnings(&rest, &mut warnings);
-    let changed: Vec<Value> = applied
-        .outcomes
-        .iter()
-        .chain(&followups)
-        .filter(|o| o.action != Action::Unchanged)
-        .map(|o| json!({"namely_id": o.record_id, "label": o.label, "action": o.action.as_str(), "detail": o.detail}))
-        .collect();
-    Ok(Ended::Done(json!({"warnings": warnings, "changes": changed, "invocations": invocations})))
+    let mut changes = applied.changes;
+    changes.extend(followups.iter().map(change_of));
+    Ok(Ended::Done(json!({"warnings": warnings, "changes": changes, "invocations": invocations})))
+}
+
+/// One change, as the run's answer lists it.
+fn change_of(o: &Outcome) -> Value {
+    json!({"namely_id": o.record_id, "label": o.label, "action": o.action.as_str(), "detail": o.detail})
 }
 
 /// Records outcomes and counts them in the run.
@@ -523,13 +546,12 @@ fn user_input(fields: &UserFields) -> UserInput {
     }
 }
 
-/// Applies the groups' changes and notes each on its members' outcomes. A member done in an
-/// earlier invocation gets a follow-up outcome, returned with the outcome it had before.
+/// Applies the groups' changes; each member whose groups changed gets a follow-up outcome saying
+/// so, returned with the outcome it had before.
 async fn apply_groups(
     lessonly: &LessonlyClient,
     groups: &[GroupChange],
-    applied: &mut Applied,
-    earlier: &HashMap<String, Action>,
+    applied: &Applied,
     run_id: &str,
 ) -> Vec<(Outcome, Action)> {
     let ids = &applied.lessonly_ids;
@@ -561,22 +583,17 @@ async fn apply_groups(
                 .collect(),
         };
         for (namely_id, text, failed) in notes {
-            let outcome = match (applied.index.get(namely_id), earlier.get(namely_id)) {
-                (Some(&i), _) => &mut applied.outcomes[i],
-                (None, Some(&before)) => {
-                    let followup = Outcome {
-                        run_id: run_id.to_string(),
-                        job: FUNCTION.to_string(),
-                        record_id: namely_id.clone(),
-                        label: applied.labels.get(namely_id).cloned(),
-                        action: before,
-                        detail: None,
-                        at: platform::runlog::now_ms(),
-                    };
-                    &mut followups.entry(namely_id.clone()).or_insert((followup, before)).0
-                }
-                (None, None) => continue,
+            let Some(&before) = applied.actions.get(namely_id) else { continue };
+            let followup = || Outcome {
+                run_id: run_id.to_string(),
+                job: FUNCTION.to_string(),
+                record_id: namely_id.clone(),
+                label: applied.labels.get(namely_id).cloned(),
+                action: before,
+                detail: None,
+                at: platform::runlog::now_ms(),
             };
+            let outcome = &mut followups.entry(namely_id.clone()).or_insert_with(|| (followup(), before)).0;
             if failed {
                 outcome.action = Action::Failed;
             } else if outcome.action == Action::Unchanged {
