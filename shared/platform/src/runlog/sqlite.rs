@@ -47,6 +47,10 @@ impl SqliteRunLog {
         let conn = Connection::open(path).map_err(|e| err(&e))?;
         // Two local processes (a watch and an operator command) may share the file.
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(|e| err(&e))?;
+        // A write-ahead log synced at checkpoints, not at every commit: a sync writing outcomes in
+        // small batches beside its vendor calls would otherwise wait on the disk for each batch.
+        // (An interrupted write is rolled back, never corrupts; the deployed run log is DynamoDB.)
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").map_err(|e| err(&e))?;
         conn.execute_batch(SCHEMA).map_err(|e| err(&e))?;
         Ok(SqliteRunLog { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
