@@ -300,6 +300,20 @@ fn breakdown(label: &str, sb: &Sandbox) -> String {
         for (kind, count) in kinds {
             let _ = writeln!(out, "    {count:>6}  {kind}");
         }
+        // Where the writes stalled: the longest pauses between one write and the next.
+        let mut writes: Vec<std::time::Instant> =
+            requests.iter().filter(|r| r.method != "GET").map(|r| r.received_at).collect();
+        writes.sort();
+        if let Some(&first) = writes.first() {
+            let mut gaps: Vec<(f64, f64)> = writes
+                .windows(2)
+                .map(|w| (w[1].duration_since(w[0]).as_secs_f64(), w[0].duration_since(first).as_secs_f64()))
+                .collect();
+            gaps.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let longest: Vec<String> =
+                gaps.iter().take(3).map(|(gap, at)| format!("{gap:.2} s at {at:.1} s")).collect();
+            let _ = writeln!(out, "    longest pauses between writes: {}", longest.join(", "));
+        }
     }
     out
 }
