@@ -197,6 +197,34 @@ async fn lessonly_end_to_end() {
     assert_html_error(client.list_groups().await.unwrap_err(), "Lessonly");
 }
 
+#[tokio::test]
+async fn lessonly_users_after_the_first_page_are_asked_for_several_at_a_time() {
+    let sb = Sandbox::start(big_tenant()).await.expect("sandbox");
+    let mut config =
+        LessonlyConfig::new(sb.credentials.lessonly_subdomain.clone(), Secret::new(&sb.credentials.lessonly_api_key));
+    config.base_url = sb.lessonly.base_url();
+    config.per_page = 1;
+    let client = LessonlyClient::new(config).expect("lessonly client");
+    sb.lessonly.set_latency(Some(std::time::Duration::from_millis(30)));
+    let users = client.list_users(&Default::default()).await.expect("users");
+    let mut ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), sb.lessonly_data().users.len(), "every user once");
+
+    let requests = sb.lessonly.requests();
+    let mut pages: Vec<&str> = requests.iter().map(|r| r.query.as_str()).collect();
+    pages.sort_unstable();
+    pages.dedup();
+    assert_eq!(pages.len(), requests.len(), "a page asked for twice: {pages:?}");
+    assert!(requests.len() > 3, "tenant too small for several pages: {}", requests.len());
+    // The first page alone (it gives the count), then the rest overlapping.
+    let answered = |i: usize| requests[i].answered_at.expect("answered");
+    assert!(requests[1].received_at >= answered(0), "page 2 asked for before page 1 told the count");
+    let overlapping = requests.windows(2).skip(1).filter(|w| w[1].received_at < w[0].answered_at.unwrap()).count();
+    assert!(overlapping > 0, "the pages after the first were asked for one at a time");
+}
+
 // ---------------------------------------------------------------- Litmos
 
 #[tokio::test]

@@ -297,6 +297,11 @@ async fn a_namely_token_expiring_within_30_days_is_a_warning_in_the_run_log() {
     }
 }
 
+/// The `page` of a Namely profiles query.
+fn page_of(query: &str) -> u32 {
+    query.split('&').find_map(|kv| kv.strip_prefix("page=")).and_then(|p| p.parse().ok()).unwrap_or(1)
+}
+
 /// Lessonly as people see it: each user (by ext_uid) with its fields, and each group's members.
 fn lessonly_state(h: &Harness) -> (Vec<Value>, Vec<(String, Vec<String>)>) {
     let data = h.sb.lessonly_data();
@@ -332,26 +337,38 @@ fn lessonly_state(h: &Harness) -> (Vec<Value>, Vec<(String, Vec<String>)>) {
 
 #[tokio::test]
 async fn a_run_out_of_time_continues_across_invocations_to_the_same_end_state() {
-    // Every Lessonly create takes half a second, and an invocation may start work for one second.
+    // Every Lessonly create takes 200 ms, and an invocation may start work for one second.
     let settings = [("LESSONLY_GROUPS_FROM", "department,job_tier"), ("LESSONLY_TIME_BUDGET_SECONDS", "1")];
-    let slow = harness(150, &settings).await;
-    slow.sb.lessonly.inject(FaultRule::new(Fault::Slow(std::time::Duration::from_millis(500))).method("POST"));
+    let slow = harness(400, &settings).await;
+    slow.sb.lessonly.inject(FaultRule::new(Fault::Slow(std::time::Duration::from_millis(200))).method("POST"));
     let mut answer = slow.sync(json!({"action": "sync", "trigger": "schedule"})).await;
     let mut invocations = 1;
-    // The page each invocation read first: a continued one starts where the last one stopped.
-    let mut first_pages = Vec::new();
+    // The pages each invocation read, in order: a continued one starts where the last one stopped.
+    let mut pages_read: Vec<Vec<u32>> = Vec::new();
     while answer["status"] == "continuing" {
         assert!(invocations < 50, "the run does not finish: {answer}");
         slow.sb.namely.clear_requests();
         answer = slow.sync(json!({"action": "sync", "trigger": "schedule", "continue_only": true})).await;
         invocations += 1;
         let requests = slow.sb.namely.requests();
-        let first = requests.iter().find(|r| r.path.ends_with("/profiles")).map(|r| r.query.clone());
-        first_pages.push(first.unwrap_or_default());
+        pages_read.push(requests.iter().filter(|r| r.path.ends_with("/profiles")).map(|r| page_of(&r.query)).collect());
     }
     assert_eq!(answer["status"], "succeeded", "{answer}");
     assert!(invocations > 2, "the budget should have split the run, it took {invocations} invocation(s)");
-    assert!(first_pages.iter().any(|q| !q.contains("page=1&") && q.contains("page=")), "{first_pages:?}");
+    assert!(pages_read.iter().any(|p| p.first().is_some_and(|&first| first > 1)), "{pages_read:?}");
+    // The pages before the resume page (needed only for the groups) are read beside the pages
+    // after it, not after the last of them.
+    let resumed_mid_way: Vec<&Vec<u32>> = pages_read
+        .iter()
+        .filter(|p| p.first().is_some_and(|&first| first > 1 && p.iter().any(|&q| q > first)))
+        .collect();
+    assert!(!resumed_mid_way.is_empty(), "no invocation resumed before the last page: {pages_read:?}");
+    for pages in resumed_mid_way {
+        let (first, last) = (pages[0], *pages.iter().max().unwrap());
+        let before = pages.iter().position(|&p| p < first).unwrap_or(usize::MAX);
+        let end = pages.iter().position(|&p| p == last).unwrap();
+        assert!(before < end, "page 1.. read only after the last page: {pages:?}");
+    }
     let idle = slow.sync(json!({"action": "sync", "continue_only": true})).await;
     assert_eq!(idle["status"], "idle", "{idle}");
 
@@ -372,7 +389,7 @@ async fn a_run_out_of_time_continues_across_invocations_to_the_same_end_state() 
     let creates =
         slow.sb.lessonly.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/v1/users")).count();
 
-    let fast = harness(150, &settings[..1]).await;
+    let fast = harness(400, &settings[..1]).await;
     let clean = fast.sync(json!({"action": "sync"})).await;
     assert_eq!(clean["status"], "succeeded", "{clean}");
     assert_eq!(lessonly_state(&slow), lessonly_state(&fast), "the same end state as one long run");

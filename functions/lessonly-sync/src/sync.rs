@@ -16,7 +16,7 @@ use mapping::lessonly::{
 };
 use platform::{Action, Outcome, Run, Trigger};
 use serde_json::{json, Value};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
@@ -150,7 +150,8 @@ async fn sync(
     // Producer: pages of profiles, planned, into a short queue, each with its page; after the last
     // page, the users the planner held back, and the rest of the plan (groups, warnings) as its
     // result. It stops when the writer stops. A continued run reads from where the last invocation
-    // stopped, so its writes start at once, and the pages before it last: the groups need everyone.
+    // stopped, so its writes start at once, and the pages before it at the same time: the groups
+    // need everyone.
     let first_page = progress.as_ref().map_or(1, |p| p.resume_page.max(1));
     let passes = [(first_page, u32::MAX), (1, first_page)];
     let passes = &passes[..if first_page > 1 { 2 } else { 1 }];
@@ -159,39 +160,56 @@ async fn sync(
     let produce = async {
         // Someone done in an earlier invocation is not queued behind the writes: the groups only
         // need their Lessonly id and label.
-        let mut done: Vec<(String, Option<i64>, String)> = Vec::new();
-        let read_everyone = async {
-            // The second pass ends on the first pass's first page again, as a margin for profiles
-            // removed meanwhile (which shift later ones to earlier pages): anyone read twice is
-            // planned once.
-            let mut read: HashSet<String> = HashSet::new();
-            for &(from, upto) in passes {
-                let mut pager = namely.profile_pager_from(&every_profile, from);
-                while let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? {
-                    let mut employees = employees_of(page);
-                    employees.retain(|e| e.namely_id.trim().is_empty() || read.insert(e.namely_id.trim().to_string()));
-                    for user in planner.page(&employees) {
-                        if earlier.contains_key(&user.namely_id) {
-                            done.push((user.namely_id.clone(), lessonly_id(&user.action), user.label));
-                            continue;
-                        }
-                        if queue.send((pager.page(), user)).await.is_err() {
-                            return Ok(None);
-                        }
+        let done: RefCell<Vec<(String, Option<i64>, String)>> = RefCell::default();
+        // The second pass ends on the first pass's first page again, as a margin for profiles
+        // removed meanwhile (which shift later ones to earlier pages): anyone read twice is planned
+        // once.
+        let read: RefCell<HashSet<String>> = RefCell::default();
+        let planner = RefCell::new(planner);
+        let (done_ref, read_ref, planner_ref, queue_ref) = (&done, &read, &planner, &queue);
+        let (namely, every_profile, employees_of) = (&namely, &every_profile, &employees_of);
+        // Queues a planned user unless an earlier invocation did them; false once the writer stopped.
+        let enqueue = |page: u32, user: PlannedUser| async move {
+            if earlier.contains_key(&user.namely_id) {
+                done_ref.borrow_mut().push((user.namely_id.clone(), lessonly_id(&user.action), user.label));
+                return true;
+            }
+            queue_ref.send((page, user)).await.is_ok()
+        };
+        // One pass over pages `from..=upto`; Ok(false) once the writer stopped.
+        let read_pass = move |from: u32, upto: u32| async move {
+            let mut pager = namely.profile_pager_from(every_profile, from);
+            while !queue_ref.is_closed() {
+                let Some(page) = pager.next().await.map_err(|e| app::namely_read_error(&e))? else { break };
+                let mut employees = employees_of(page);
+                employees.retain(|e| {
+                    e.namely_id.trim().is_empty() || read_ref.borrow_mut().insert(e.namely_id.trim().to_string())
+                });
+                let users = planner_ref.borrow_mut().page(&employees);
+                for user in users {
+                    if !enqueue(pager.page(), user).await {
+                        return Ok(false);
                     }
-                    if pager.page() >= upto {
-                        break;
-                    }
+                }
+                if pager.page() >= upto {
+                    break;
                 }
             }
-            let mut rest = planner.finish();
+            Ok::<bool, String>(!queue_ref.is_closed())
+        };
+        let (enqueue, read_pass) = (&enqueue, &read_pass);
+        let read_everyone = async {
+            // A continued run reads both passes at once: the pages from its resume page feed the
+            // writer, and those before it (everyone done, needed only for the groups) are read
+            // meanwhile, not after the last write.
+            let read_all = futures::future::try_join_all(passes.iter().map(|&(from, upto)| read_pass(from, upto)));
+            if !read_all.await?.into_iter().all(|went_on| went_on) {
+                return Ok(None);
+            }
+            let mut rest = planner.borrow_mut().finish();
             // (Held back from any page: the next invocation, if any, reads from the start.)
             for user in std::mem::take(&mut rest.users) {
-                if earlier.contains_key(&user.namely_id) {
-                    done.push((user.namely_id.clone(), lessonly_id(&user.action), user.label));
-                    continue;
-                }
-                if queue.send((1, user)).await.is_err() {
+                if !enqueue(1, user).await {
                     return Ok(None);
                 }
             }
@@ -200,7 +218,7 @@ async fn sync(
         .await;
         // The writer's stream ends when the queue is closed, read error or not.
         drop(queue);
-        read_everyone.map(|rest| rest.map(|rest| (rest, done)))
+        read_everyone.map(|rest| rest.map(|rest| (rest, done.into_inner())))
     };
 
     // Writer: several users in flight at once, so the run goes at Lessonly's rate limit rather than

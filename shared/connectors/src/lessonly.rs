@@ -8,10 +8,15 @@ use crate::error::{Result, Vendor};
 use crate::http::{Core, Quirks, RateLimit, Request, RetryPolicy};
 use crate::lenient;
 use crate::Verification;
+use futures::StreamExt;
 use platform::Secret;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
+
+/// Pages of users asked for at once once the first page gives the count.
+const PAGES_IN_FLIGHT: usize = 4;
 
 /// Production base URL (the client appends `/v1/...` or `/v1.1/...`).
 pub const DEFAULT_BASE_URL: &str = "https://api.lessonly.com/api";
@@ -418,28 +423,43 @@ impl LessonlyClient {
         self.core.json(request, Some("users")).await
     }
 
-    /// Every user matching the filter, following `total_pages` (or until an empty page).
+    /// Every user matching the filter, following `total_pages` (or until an empty page). Once the
+    /// first page tells how many there are, the rest are asked for a few at a time (the limiter
+    /// paces them), so a large company's users take one round trip and Lessonly's rate, not a round
+    /// trip a page.
     pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>> {
         let mut out: Vec<User> = Vec::new();
-        let mut page = 1u32;
-        loop {
-            let batch = self.list_users_page(filter, page).await?;
-            let empty = batch.users.is_empty();
+        let mut seen: HashSet<i64> = HashSet::new();
+        // Adds a page's users; false when it brought none new (the server ignores `page`).
+        let mut take = |users: Vec<User>| {
             let before = out.len();
-            for user in batch.users {
-                if !out.iter().any(|u| u.id == user.id) {
-                    out.push(user);
+            out.extend(users.into_iter().filter(|u| seen.insert(u.id)));
+            out.len() > before
+        };
+        let first = self.list_users_page(filter, 1).await?;
+        let total_pages = first.total_pages;
+        if !take(first.users) {
+            return Ok(out);
+        }
+        match total_pages {
+            Some(total) => {
+                let last = u32::try_from(total.max(1)).unwrap_or(u32::MAX);
+                let mut pages = futures::stream::iter(2..=last)
+                    .map(|page| self.list_users_page(filter, page))
+                    .buffered(PAGES_IN_FLIGHT);
+                while let Some(batch) = pages.next().await {
+                    if !take(batch?.users) {
+                        break;
+                    }
                 }
             }
-            let last = match batch.total_pages {
-                Some(total) => i64::from(page) >= total,
-                None => empty,
-            };
-            // No new users means the server ignores `page`: stop instead of looping forever.
-            if last || empty || out.len() == before {
-                break;
+            None => {
+                for page in 2.. {
+                    if !take(self.list_users_page(filter, page).await?.users) {
+                        break;
+                    }
+                }
             }
-            page += 1;
         }
         Ok(out)
     }

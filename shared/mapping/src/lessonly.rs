@@ -628,8 +628,8 @@ impl<'a> Planner<'a> {
     }
 
     /// After the last page: the employees held back, the groups' changes, the warnings and the
-    /// custom fields Lessonly lacks.
-    pub fn finish(mut self) -> SyncPlan {
+    /// custom fields Lessonly lacks. Called once; what it gives is taken from the planner.
+    pub fn finish(&mut self) -> SyncPlan {
         self.complete = true;
         let held_back = std::mem::take(&mut self.held_back);
         let users: Vec<PlannedUser> = held_back
@@ -642,8 +642,8 @@ impl<'a> Planner<'a> {
         SyncPlan {
             users,
             groups: plan_groups(&self.members, self.learners, self.groups, self.settings.groups_from),
-            missing_custom_fields: self.missing_custom_fields,
-            warnings: self.warnings,
+            missing_custom_fields: std::mem::take(&mut self.missing_custom_fields),
+            warnings: std::mem::take(&mut self.warnings),
         }
     }
 
