@@ -57,6 +57,9 @@ fn assert_unauthorized(err: Error, vendor: &str, wrong_key: &str) {
     let text = err.to_string();
     assert!(matches!(err, Error::Unauthorized { .. }), "{err:?}");
     assert!(text.starts_with(vendor) && text.contains("401"), "{text}");
+    // What to renew, and where, in words that read ("The Org's secret", never "the The Org").
+    let credential = if vendor == "Namely" { "personal access token" } else { "API key" };
+    assert!(text.contains(&format!("check the {credential} in {vendor}'s secret")), "{text}");
     assert!(!text.contains(wrong_key) && !format!("{err:?}").contains(wrong_key), "secret leaked: {text}");
 }
 

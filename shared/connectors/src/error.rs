@@ -30,6 +30,16 @@ impl fmt::Display for Vendor {
     }
 }
 
+impl Vendor {
+    /// What the vendor's secret holds to authenticate, as its admin screens call it.
+    pub fn credential(self) -> &'static str {
+        match self {
+            Vendor::Namely => "personal access token",
+            Vendor::Lever | Vendor::Lessonly | Vendor::Litmos | Vendor::TheOrg => "API key",
+        }
+    }
+}
+
 /// Which request failed: vendor, HTTP method and path (never the query string, headers or body).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestTarget {
@@ -72,7 +82,7 @@ pub enum Error {
         detail: String,
     },
     /// 401: the key/token was rejected.
-    #[error("{target} was refused (HTTP 401, bad or expired credentials){}: check the {vendor} API key/token in its secret", msg(.message), vendor = .target.vendor)]
+    #[error("{target} was refused (HTTP 401, bad or expired credentials){}: check the {} in {}'s secret", msg(.message), .target.vendor.credential(), .target.vendor)]
     Unauthorized {
         /// The failed request.
         target: RequestTarget,

@@ -237,7 +237,7 @@ async fn secrets_never_appear_in_errors() {
     for text in [err.to_string(), format!("{err:?}"), format!("{client:?}"), client.verify().await.detail] {
         assert!(!text.contains(TOKEN), "{text}");
     }
-    assert!(err.to_string().contains("check the Namely API key/token"), "{err}");
+    assert!(err.to_string().contains("check the personal access token in Namely's secret"), "{err}");
     // Unreachable host: the message names the host, never the token.
     let mut config = NamelyConfig::new("acme", Secret::new(TOKEN));
     config.base_url = "http://127.0.0.1:9/{company}/api/v1".into();
