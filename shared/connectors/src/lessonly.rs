@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
-/// Pages of users asked for at once once the first page gives the count.
+/// Pages of users asked for at once after the first page gives the count.
 const PAGES_IN_FLIGHT: usize = 4;
 
 /// Production base URL (the client appends `/v1/...` or `/v1.1/...`).
@@ -425,8 +425,8 @@ impl LessonlyClient {
 
     /// Every user matching the filter, following `total_pages` (or until an empty page). Once the
     /// first page tells how many there are, the rest are asked for a few at a time (the limiter
-    /// paces them), so a large company's users take one round trip and Lessonly's rate, not a round
-    /// trip a page.
+    /// paces them), so a large company's users take the first page's round trip and then
+    /// Lessonly's rate, not a round trip a page.
     pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>> {
         let mut out: Vec<User> = Vec::new();
         let mut seen: HashSet<i64> = HashSet::new();
