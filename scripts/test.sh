@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README documents it: installs what it needs, starts moto's AWS
-# emulator, then runs lint, the template check, every Rust test and the arm64 release build.
+# The whole test suite, as the README documents it: installs the Python test tools into .venv-tools/
+# (scripts/tools.sh), starts moto's AWS emulator, then runs lint, the template check, every Rust
+# test and the arm64 release build.
 #   SKIP_ARM64_BUILD=1  skip the `cargo lambda build --release --arm64` step (faster local runs)
 #   SKIP_CLIPPY=1       skip clippy
 set -euo pipefail
@@ -8,20 +9,14 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "tools"
-need_pip=()
-command -v moto_server >/dev/null 2>&1 || need_pip+=("moto[server]")
-command -v cfn-lint >/dev/null 2>&1 || need_pip+=("cfn-lint")
-command -v cargo-lambda >/dev/null 2>&1 || need_pip+=("cargo-lambda")
-if [ ${#need_pip[@]} -gt 0 ]; then
-  python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
-  hash -r
-fi
-# pyenv installs console scripts behind shims; make sure they are on PATH for this shell.
-command -v pyenv >/dev/null 2>&1 && pyenv rehash >/dev/null 2>&1 || true
-for tool in moto_server cfn-lint cargo-lambda; do
-  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is not on PATH after pip install" >&2; exit 1; }
+step "tools (.venv-tools, pinned in scripts/requirements-tools.txt)"
+# Every Python tool comes from the repository's own venv; nothing installed on the machine is used.
+TOOLS_BIN=$(./scripts/tools.sh)
+export PATH="$TOOLS_BIN:$PATH"
+for tool in moto_server cfn-lint cargo-lambda python3; do
+  [ "$(command -v "$tool")" = "$TOOLS_BIN/$tool" ] || { echo "error: $tool does not resolve to $TOOLS_BIN" >&2; exit 1; }
 done
+command -v curl >/dev/null 2>&1 || { echo "error: curl is not installed (Debian/Ubuntu: apt-get install curl)" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 
 step "moto (local AWS emulator)"

@@ -394,14 +394,16 @@ fn json_items(v: &serde_json::Value) -> Vec<&serde_json::Value> {
 #[test]
 fn after_the_sam_transform_no_role_has_a_managed_policy_and_only_the_webhook_url_is_public() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    let output = std::process::Command::new("python3")
+    // The test tools' own Python (scripts/tools.sh), which has aws-sam-translator; never the machine's.
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv-tools/bin/python3");
+    let output = std::process::Command::new(python)
         .args(["-c", SAM_TRANSFORM, path])
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .output()
-        .expect("python3 must be installed (scripts/test.sh needs it too)");
+        .unwrap_or_else(|e| panic!("{python} did not run ({e}): run ./scripts/tools.sh (scripts/test.sh does)"));
     assert!(
         output.status.success(),
-        "the SAM transform failed (scripts/test.sh installs cfn-lint, which brings aws-sam-translator): {}",
+        "the SAM transform failed (./scripts/tools.sh installs aws-sam-translator into .venv-tools): {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let deployed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("transformed template as JSON");

@@ -1,34 +1,13 @@
-//! Lever webhook deliveries: reading the Function URL request, checking the signature exactly as
-//! Lever documents it (lever.md §2.3), and deciding whether the event is a hire.
+//! Lever webhook deliveries: reading the Function URL request (a `lambda_http::Request`), checking
+//! the signature exactly as Lever documents it (lever.md §2.3), and deciding whether the event is a hire.
 
+use crate::function_url::json_response;
 use crate::settings::TriggerMode;
-use base64::Engine;
 use hmac::{Hmac, Mac};
+use lambda_http::{Body, Request, Response};
 use platform::Secret;
 use serde_json::{json, Value};
 use sha2::Sha256;
-
-/// The HTTP request a Lambda Function URL passes in (payload format 2.0).
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpRequest {
-    pub method: String,
-    pub body: Vec<u8>,
-}
-
-impl HttpRequest {
-    /// Reads a Function URL event; `None` when the payload is not one.
-    pub fn from_function_url(payload: &Value) -> Option<HttpRequest> {
-        let method = payload.pointer("/requestContext/http/method")?.as_str().unwrap_or("").to_uppercase();
-        let text = payload.get("body").and_then(Value::as_str).unwrap_or("");
-        let body = if payload.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) {
-            // A body that is not valid base64 cannot be Lever's JSON; it fails as "not JSON" below.
-            base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_else(|_| text.as_bytes().to_vec())
-        } else {
-            text.as_bytes().to_vec()
-        };
-        Some(HttpRequest { method, body })
-    }
-}
 
 /// A delivery whose signature checked out.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,25 +45,21 @@ impl Refusal {
     }
 
     /// The Function URL response for this refusal.
-    pub fn response(&self) -> Value {
-        http_response(self.status(), &json!({"error": self.to_string()}))
+    pub fn response(&self) -> Response<Body> {
+        json_response(self.status(), &json!({"error": self.to_string()}))
     }
-}
-
-/// A Function URL response (payload format 2.0).
-pub fn http_response(status: u16, body: &Value) -> Value {
-    json!({"statusCode": status, "headers": {"content-type": "application/json"}, "body": body.to_string()})
 }
 
 /// Checks size, JSON shape and signature. Nothing else happens for a refused request.
-pub fn read_delivery(request: &HttpRequest, max_body: usize, tokens: &[Secret]) -> Result<Delivery, Refusal> {
-    if request.method != "POST" {
+pub fn read_delivery(request: &Request, max_body: usize, tokens: &[Secret]) -> Result<Delivery, Refusal> {
+    if !request.method().as_str().eq_ignore_ascii_case("POST") {
         return Err(Refusal::MethodNotAllowed);
     }
-    if request.body.len() > max_body {
-        return Err(Refusal::TooLarge { size: request.body.len(), limit: max_body });
+    let body: &[u8] = request.body().as_ref();
+    if body.len() > max_body {
+        return Err(Refusal::TooLarge { size: body.len(), limit: max_body });
     }
-    let value: Value = serde_json::from_slice(&request.body).map_err(|e| Refusal::NotJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| Refusal::NotJson(e.to_string()))?;
     let Value::Object(body) = value else { return Err(Refusal::NotJson("a JSON value that is not an object".into())) };
     let text = |key: &'static str| body.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or(key);
     let event = text("event").map_err(Refusal::MissingField)?;
@@ -172,8 +147,14 @@ mod tests {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    fn post(body: Value) -> HttpRequest {
-        HttpRequest { method: "POST".into(), body: body.to_string().into_bytes() }
+    fn request(method: &str, body: &[u8]) -> Request {
+        let mut request = Request::new(Body::from(body.to_vec()));
+        *request.method_mut() = method.parse().unwrap();
+        request
+    }
+
+    fn post(body: Value) -> Request {
+        request("POST", body.to_string().as_bytes())
     }
 
     fn tokens() -> Vec<Secret> {
@@ -198,10 +179,13 @@ mod tests {
                           "signature": sign("first-webhook-token", &token, 1), "data": {"opportunityId": "o"}});
         let ok = read_delivery(&post(good.clone()), 4096, &tokens()).unwrap();
         assert_eq!(ok.event, "candidateHired");
-        let get = HttpRequest { method: "GET".into(), body: vec![] };
+        let get = request("GET", b"");
         assert_eq!(read_delivery(&get, 4096, &tokens()).unwrap_err().status(), 405);
         assert_eq!(read_delivery(&post(good.clone()), 10, &tokens()).unwrap_err().status(), 413);
-        let html = HttpRequest { method: "POST".into(), body: b"<html>".to_vec() };
+        let lowercase = request("post", good.to_string().as_bytes());
+        assert_eq!(read_delivery(&lowercase, 4096, &tokens()).unwrap().event, "candidateHired");
+        assert_eq!(Refusal::MethodNotAllowed.response().status().as_u16(), 405);
+        let html = request("POST", b"<html>");
         assert_eq!(read_delivery(&html, 4096, &tokens()).unwrap_err().status(), 400);
         let mut no_token = good.clone();
         no_token.as_object_mut().unwrap().remove("token");
@@ -216,15 +200,6 @@ mod tests {
         unsigned.as_object_mut().unwrap().remove("signature");
         assert_eq!(read_delivery(&post(unsigned), 4096, &tokens()).unwrap_err().status(), 401);
         assert_eq!(read_delivery(&post(good), 4096, &[]).unwrap_err(), Refusal::NoTokens);
-    }
-
-    #[test]
-    fn function_url_bodies_may_be_base64() {
-        let event = json!({"requestContext": {"http": {"method": "post"}}, "isBase64Encoded": true,
-                           "body": base64::engine::general_purpose::STANDARD.encode("{\"a\":1}")});
-        let request = HttpRequest::from_function_url(&event).unwrap();
-        assert_eq!((request.method.as_str(), request.body.as_slice()), ("POST", b"{\"a\":1}".as_slice()));
-        assert_eq!(HttpRequest::from_function_url(&json!({"action": "verify"})), None);
     }
 
     fn delivery(event: &str, data: Value) -> Delivery {

@@ -8,6 +8,7 @@
 //! - `{"action": "transfer", "opportunity_id": "…"}` for one opportunity by hand, and `{"action": "verify"}`.
 
 pub mod delivery;
+pub mod function_url;
 pub mod lookups;
 pub mod queue;
 pub mod settings;
@@ -16,7 +17,9 @@ pub mod transfer;
 use app::{BadEvent, Connection, Deps};
 use chrono::Utc;
 use connectors::lever::OpportunityFilter;
-use delivery::{classify, http_response, read_delivery, Classified, HttpRequest};
+use delivery::{classify, read_delivery, Classified};
+use function_url::json_response;
+use lambda_http::{Body, Request, Response};
 use platform::runlog::Entry;
 use platform::{Outcome, Run, Trigger};
 use queue::{Handoff, HireMessage};
@@ -38,9 +41,10 @@ const STALE_MINUTES: i64 = 15;
 pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
     match HireSettings::from_env() {
         Ok(settings) => handle_with(deps, &settings, payload).await,
-        Err(e) if HttpRequest::from_function_url(&payload).is_some() => {
+        Err(e) if function_url::is_function_url(&payload) => {
             tracing::error!(error = %e, "hire settings are not usable; the delivery was not accepted");
-            Ok(http_response(503, &json!({"error": e.to_string()})))
+            let answer = json_response(503, &json!({"error": e.to_string()}));
+            Ok(function_url::serve(payload, |_| async move { answer }).await)
         }
         Err(e) => Err(e.into()),
     }
@@ -57,11 +61,12 @@ enum HireEvent {
 
 /// Handles one invocation with the given settings.
 pub async fn handle_with(deps: &Deps, settings: &HireSettings, payload: Value) -> Result<Value, app::Error> {
-    if let Some(request) = HttpRequest::from_function_url(&payload) {
-        return Ok(Box::pin(receive(deps, settings, &request)).await);
+    if function_url::is_function_url(&payload) {
+        return Ok(Box::pin(function_url::serve(payload, |request| receive(deps, settings, request))).await);
     }
     if queue::is_sqs_event(&payload) {
-        return Ok(Box::pin(work_queue(deps, settings, &payload)).await);
+        let hires = queue::read_batch(payload).map_err(BadEvent::new)?;
+        return Ok(Box::pin(work_queue(deps, settings, hires)).await);
     }
     match serde_json::from_value::<HireEvent>(payload.clone()) {
         Ok(HireEvent::RetrySweep) => Box::pin(sweep(deps, settings, Trigger::Schedule)).await,
@@ -83,16 +88,16 @@ pub async fn handle_with(deps: &Deps, settings: &HireSettings, payload: Value) -
 }
 
 /// A Lever delivery: verified, recorded and queued before the 2xx; refused with nothing written.
-async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) -> Value {
+async fn receive(deps: &Deps, settings: &HireSettings, request: Request) -> Response<Body> {
     let unavailable = |what: &str, e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "{what}; Lever will deliver again");
-        http_response(503, &json!({"error": format!("{what}: {e}")}))
+        json_response(503, &json!({"error": format!("{what}: {e}")}))
     };
     let tokens = match deps.secrets.lever().await {
         Ok(secret) => secret.webhook_signature_tokens,
         Err(e) => return unavailable("the Lever secret could not be read", &e),
     };
-    let delivery = match read_delivery(request, settings.max_body_bytes, &tokens) {
+    let delivery = match read_delivery(&request, settings.max_body_bytes, &tokens) {
         Ok(d) => d,
         Err(refusal) => {
             tracing::warn!(status = refusal.status(), reason = %refusal, "webhook request refused");
@@ -102,11 +107,11 @@ async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) ->
     let opportunity_id = match classify(&delivery, &settings.trigger) {
         Classified::Test => {
             tracing::info!(event = %delivery.event, "Lever test delivery received");
-            return http_response(200, &json!({"status": "test delivery received"}));
+            return json_response(200, &json!({"status": "test delivery received"}));
         }
         Classified::Ignore(reason) => {
             tracing::info!(event = %delivery.event, reason = %reason, "delivery ignored");
-            return http_response(200, &json!({"status": "ignored", "reason": reason}));
+            return json_response(200, &json!({"status": "ignored", "reason": reason}));
         }
         Classified::Hire { opportunity_id } => opportunity_id,
         Classified::HireIfHiredReason { opportunity_id, reason_id } => {
@@ -118,14 +123,14 @@ async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) ->
                 Ok(true) => opportunity_id,
                 Ok(false) => {
                     let reason = "archived with a reason that is not of type hired";
-                    return http_response(200, &json!({"status": "ignored", "reason": reason}));
+                    return json_response(200, &json!({"status": "ignored", "reason": reason}));
                 }
                 Err(e) => return unavailable("Lever's archive reasons could not be read", &e),
             }
         }
         Classified::HireIfStage { opportunity_id, stage_id } => {
             let TriggerMode::OnStage(wanted) = &settings.trigger else {
-                return http_response(200, &json!({"status": "ignored"}));
+                return json_response(200, &json!({"status": "ignored"}));
             };
             let matched = match deps.clients.lever(deps).await {
                 Ok(lever) => lookups::is_trigger_stage(&lever, &stage_id, wanted).await.map_err(app::Error::from),
@@ -135,7 +140,7 @@ async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) ->
                 Ok(true) => opportunity_id,
                 Ok(false) => {
                     let reason = format!("moved to another stage than '{wanted}'");
-                    return http_response(200, &json!({"status": "ignored", "reason": reason}));
+                    return json_response(200, &json!({"status": "ignored", "reason": reason}));
                 }
                 Err(e) => return unavailable("Lever's stages could not be read", &e),
             }
@@ -149,7 +154,7 @@ async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) ->
         Ok(None) => {}
         Ok(Some(existing)) if existing.state == TRANSFERRED => {
             tracing::info!(opportunity_id, "hire already transferred; delivery acknowledged, nothing to do");
-            return http_response(200, &json!({"status": "already transferred", "opportunity_id": opportunity_id}));
+            return json_response(200, &json!({"status": "already transferred", "opportunity_id": opportunity_id}));
         }
         Ok(Some(mut existing)) => {
             // Received again after a failure or a skip: the admin may have fixed it (Lever's "Rerun").
@@ -169,7 +174,7 @@ async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) ->
         // No queue (local runs): transfer now.
         let attempt = Attempt { opportunity_id: opportunity_id.clone(), attempt_number: 1, forced: false };
         let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, vec![attempt])).await;
-        return http_response(200, &summary(&run, &outcomes));
+        return json_response(200, &summary(&run, &outcomes));
     }
     let message = HireMessage {
         opportunity_id: opportunity_id.clone(),
@@ -179,17 +184,17 @@ async fn receive(deps: &Deps, settings: &HireSettings, request: &HttpRequest) ->
     match handoff.send(&message).await {
         Ok(()) => {
             tracing::info!(opportunity_id, event = %delivery.event, "hire queued");
-            http_response(202, &json!({"status": "queued", "opportunity_id": opportunity_id}))
+            json_response(202, &json!({"status": "queued", "opportunity_id": opportunity_id}))
         }
         Err(e) => unavailable("the hire could not be queued", &e),
     }
 }
 
 /// The worker: one attempt per queued hire; hires to try again stay on the queue.
-async fn work_queue(deps: &Deps, settings: &HireSettings, payload: &Value) -> Value {
+async fn work_queue(deps: &Deps, settings: &HireSettings, hires: Vec<queue::QueuedHire>) -> Value {
     let mut attempts = Vec::new();
     let mut message_ids = Vec::new();
-    for record in queue::sqs_records(payload) {
+    for record in hires {
         match record.message {
             Ok(message) => {
                 attempts.push(Attempt {
@@ -204,13 +209,8 @@ async fn work_queue(deps: &Deps, settings: &HireSettings, payload: &Value) -> Va
         }
     }
     let (_, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, attempts)).await;
-    let failures: Vec<Value> = outcomes
-        .iter()
-        .zip(message_ids)
-        .filter(|((_, o), _)| o.retry_later)
-        .map(|(_, id)| json!({"itemIdentifier": id}))
-        .collect();
-    json!({"batchItemFailures": failures})
+    let retry = outcomes.iter().zip(message_ids).filter(|((_, o), _)| o.retry_later).map(|(_, id)| id);
+    queue::batch_response(retry)
 }
 
 /// Transfers again every opportunity tagged `Namely - Retry`, and every hire received but not

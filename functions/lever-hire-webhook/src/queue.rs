@@ -1,6 +1,7 @@
 //! Handing a received hire to the worker: an SQS message in AWS (with a dead-letter queue, see
 //! `template.yaml`), or, for local runs without a queue, the transfer done before answering.
 
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -72,24 +73,40 @@ pub fn is_sqs_event(payload: &Value) -> bool {
         .is_some_and(|r| r.first().and_then(|r| r.get("eventSource")).and_then(Value::as_str) == Some("aws:sqs"))
 }
 
-/// The records of an SQS event.
-pub fn sqs_records(payload: &Value) -> Vec<QueuedHire> {
-    let records = payload.get("Records").and_then(Value::as_array).cloned().unwrap_or_default();
-    records
-        .iter()
-        .map(|r| {
-            let body = r.get("body").and_then(Value::as_str).unwrap_or("");
+/// The records of an SQS event, read as `aws_lambda_events` types; an event that is not an SQS
+/// batch is an error (the whole batch stays on the queue, and reaches the dead-letter queue).
+pub fn read_batch(payload: Value) -> Result<Vec<QueuedHire>, String> {
+    let event: SqsEvent = serde_json::from_value(payload).map_err(|e| format!("not an SQS batch: {e}"))?;
+    Ok(event
+        .records
+        .into_iter()
+        .map(|record| {
+            let body = record.body.unwrap_or_default();
             QueuedHire {
-                message_id: r.get("messageId").and_then(Value::as_str).unwrap_or("").to_string(),
-                message: serde_json::from_str(body).map_err(|e| format!("unreadable queue message ({e}): {body}")),
-                receive_count: r
-                    .pointer("/attributes/ApproximateReceiveCount")
-                    .and_then(|c| c.as_str().and_then(|s| s.parse().ok()).or_else(|| c.as_u64()))
-                    .and_then(|c| u32::try_from(c).ok())
+                message_id: record.message_id.unwrap_or_default(),
+                message: serde_json::from_str(&body).map_err(|e| format!("unreadable queue message ({e}): {body}")),
+                receive_count: record
+                    .attributes
+                    .get("ApproximateReceiveCount")
+                    .and_then(|c| c.parse().ok())
                     .unwrap_or(1),
             }
         })
-        .collect()
+        .collect())
+}
+
+/// The answer to an SQS batch: the messages to hand out again (`batchItemFailures`).
+pub fn batch_response(retry: impl IntoIterator<Item = String>) -> Value {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = retry
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    serde_json::to_value(response).unwrap_or_else(|_| serde_json::json!({"batchItemFailures": []}))
 }
 
 #[cfg(test)]
@@ -105,10 +122,18 @@ mod tests {
             {"messageId": "m2", "eventSource": "aws:sqs", "body": "garbage"}]});
         assert!(is_sqs_event(&event));
         assert!(!is_sqs_event(&json!({"action": "verify"})));
-        let records = sqs_records(&event);
+        let records = read_batch(event).unwrap();
         assert_eq!(records[0].receive_count, 3);
         assert_eq!(records[0].message.as_ref().unwrap().opportunity_id, "o1");
         assert_eq!(records[1].receive_count, 1);
         assert!(records[1].message.is_err());
+        let wrong = json!({"Records": [{"messageId": 7, "eventSource": "aws:sqs"}]});
+        assert!(read_batch(wrong).unwrap_err().contains("not an SQS batch"));
+    }
+
+    #[test]
+    fn the_batch_answer_names_the_messages_to_hand_out_again() {
+        assert_eq!(batch_response(Vec::new()), json!({"batchItemFailures": []}));
+        assert_eq!(batch_response(["m2".to_string()]), json!({"batchItemFailures": [{"itemIdentifier": "m2"}]}));
     }
 }

@@ -56,8 +56,8 @@ fn fingerprint(parts: &[&str]) -> Secret {
 impl Clients {
     pub async fn lever(&self, deps: &Deps) -> Result<LeverClient, Error> {
         let secret = deps.secrets.lever().await?;
-        let url = &deps.config.lever_api_url;
-        self.lever.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
+        let url = deps.config.lever_api_url.clone()?;
+        self.lever.get_or_build(fingerprint(&[secret.api_key.expose(), &url]), || {
             let mut config = LeverConfig::new(secret.api_key.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.lever, deps.config.rate_limits.share);
@@ -71,7 +71,7 @@ impl Clients {
         let secret = deps.secrets.namely().await?;
         // What admins paste varies (`acme`, `acme.namely.com`, `https://acme.namely.com/`).
         let company = connectors::namely::normalize_company(&secret.company)?;
-        let url = deps.config.namely_url_for(&company);
+        let url = deps.config.namely_url_for(&company)?;
         self.namely.get_or_build(fingerprint(&[secret.token.expose(), &url]), || {
             let mut config = NamelyConfig::new(company.clone(), secret.token.clone());
             config.rate_limit =
@@ -84,8 +84,8 @@ impl Clients {
 
     pub async fn lessonly(&self, deps: &Deps) -> Result<LessonlyClient, Error> {
         let secret = deps.secrets.lessonly().await?;
-        let url = &deps.config.lessonly_api_url;
-        self.lessonly.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.subdomain, url]), || {
+        let url = deps.config.lessonly_api_url.clone()?;
+        self.lessonly.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.subdomain, &url]), || {
             let mut config = LessonlyConfig::new(secret.subdomain.clone(), secret.api_key.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.lessonly, deps.config.rate_limits.share);
@@ -97,8 +97,8 @@ impl Clients {
 
     pub async fn litmos(&self, deps: &Deps) -> Result<LitmosClient, Error> {
         let secret = deps.secrets.litmos().await?;
-        let url = &deps.config.litmos_api_url;
-        self.litmos.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.source, url]), || {
+        let url = deps.config.litmos_api_url.clone()?;
+        self.litmos.get_or_build(fingerprint(&[secret.api_key.expose(), &secret.source, &url]), || {
             let mut config = LitmosConfig::new(secret.api_key.clone(), secret.source.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.litmos, deps.config.rate_limits.share);
@@ -110,8 +110,8 @@ impl Clients {
 
     pub async fn theorg(&self, deps: &Deps) -> Result<TheOrgClient, Error> {
         let secret = deps.secrets.theorg().await?;
-        let url = &deps.config.theorg_api_url;
-        self.theorg.get_or_build(fingerprint(&[secret.api_key.expose(), url]), || {
+        let url = deps.config.theorg_api_url.clone()?;
+        self.theorg.get_or_build(fingerprint(&[secret.api_key.expose(), &url]), || {
             let mut config = TheOrgConfig::new(secret.api_key.clone());
             config.rate_limit =
                 with_override(config.rate_limit, deps.config.rate_limits.theorg, deps.config.rate_limits.share);

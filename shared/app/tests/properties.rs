@@ -162,7 +162,10 @@ proptest! {
         match Config::from_lookup(|name| vars.get(name).cloned()) {
             Ok(config) => {
                 for url in [&config.lever_api_url, &config.namely_api_url, &config.lessonly_api_url, &config.litmos_api_url, &config.theorg_api_url] {
-                    prop_assert!(url.starts_with("http") && !url.ends_with('/'), "{}", url);
+                    match url {
+                        Ok(url) => prop_assert!(url.starts_with("http") && !url.ends_with('/'), "{}", url),
+                        Err(e) => prop_assert!(e.name.ends_with("_API_URL") && !e.reason.is_empty(), "{}", e),
+                    }
                 }
                 prop_assert!((1..=100).contains(&config.rate_limits.share));
                 prop_assert!(config.vendor_timeout.is_none_or(|t| t.as_secs_f64() > 0.0 && t.as_secs_f64() <= 900.0));

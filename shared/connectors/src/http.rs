@@ -590,8 +590,11 @@ fn transport_detail(e: &reqwest::Error) -> String {
         detail.push_str(&s.to_string());
         source = s.source();
     }
-    let url_free = detail.replace(e.url().map(|u| u.as_str()).unwrap_or("\u{0}"), "");
-    url_free
+    match e.url() {
+        // reqwest says "error sending request for url (<url>)": the phrase goes with the URL.
+        Some(url) => detail.replace(&format!(" for url ({url})"), "").replace(url.as_str(), ""),
+        None => detail,
+    }
 }
 
 fn classify_transport(e: &reqwest::Error) -> Failure {

@@ -245,6 +245,9 @@ async fn secrets_never_appear_in_errors() {
     let err = NamelyClient::new(config).unwrap().me().await.unwrap_err();
     assert!(matches!(err, Error::Network { .. }), "{err:?}");
     assert!(err.to_string().contains("127.0.0.1:9") && !format!("{err:?}").contains(TOKEN));
+    // The URL is left out with the words that announce it: no "for url ()".
+    assert!(!err.to_string().contains("url ("), "{err}");
+    assert!(err.to_string().contains("error sending request: "), "{err}");
 }
 
 #[tokio::test]

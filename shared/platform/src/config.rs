@@ -18,7 +18,7 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 pub const DEFAULT_SECRET_TTL: Duration = Duration::from_secs(300);
 
 /// A setting that is present but unusable.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("configuration variable {name} is invalid: {reason}")]
 pub struct ConfigError {
     pub name: &'static str,
@@ -41,15 +41,19 @@ pub fn time_budget(name: &'static str, value: Option<String>) -> Result<std::tim
     }
 }
 
+/// A vendor's base URL, or why the configured one cannot be used. Kept until a client for that
+/// vendor is built, so that a bad URL stops only what calls that vendor.
+pub type ApiUrl = Result<String, ConfigError>;
+
 /// Where each vendor lives, where the secrets are, and where runs are recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub lever_api_url: String,
+    pub lever_api_url: ApiUrl,
     /// May contain `{company}`, replaced by the company from the Namely secret.
-    pub namely_api_url: String,
-    pub lessonly_api_url: String,
-    pub litmos_api_url: String,
-    pub theorg_api_url: String,
+    pub namely_api_url: ApiUrl,
+    pub lessonly_api_url: ApiUrl,
+    pub litmos_api_url: ApiUrl,
+    pub theorg_api_url: ApiUrl,
     pub secret_ids: SecretIds,
     /// A JSON file holding every vendor's secret by name, for local runs (`SECRETS_FILE`).
     pub secrets_file: Option<PathBuf>,
@@ -138,7 +142,7 @@ impl Config {
     /// Empty values count as unset (SAM passes empty strings for blank parameters).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let url = |name: &'static str, default: &str| -> Result<String, ConfigError> {
+        let url = |name: &'static str, default: &str| -> ApiUrl {
             let value = get(name).unwrap_or_else(|| default.to_string());
             if !(value.starts_with("http://") || value.starts_with("https://")) {
                 return Err(ConfigError { name, reason: format!("'{value}' is not an http(s) URL") });
@@ -174,11 +178,11 @@ impl Config {
             get(name).map(|v| v.parse::<RateSetting>().map_err(|reason| ConfigError { name, reason })).transpose()
         };
         Ok(Config {
-            lever_api_url: url("LEVER_API_URL", LEVER_API_URL)?,
-            namely_api_url: url("NAMELY_API_URL", NAMELY_API_URL)?,
-            lessonly_api_url: url("LESSONLY_API_URL", LESSONLY_API_URL)?,
-            litmos_api_url: url("LITMOS_API_URL", LITMOS_API_URL)?,
-            theorg_api_url: url("THEORG_API_URL", THEORG_API_URL)?,
+            lever_api_url: url("LEVER_API_URL", LEVER_API_URL),
+            namely_api_url: url("NAMELY_API_URL", NAMELY_API_URL),
+            lessonly_api_url: url("LESSONLY_API_URL", LESSONLY_API_URL),
+            litmos_api_url: url("LITMOS_API_URL", LITMOS_API_URL),
+            theorg_api_url: url("THEORG_API_URL", THEORG_API_URL),
             secret_ids: SecretIds {
                 lever: get("LEVER_SECRET_ID"),
                 namely: get("NAMELY_SECRET_ID"),
@@ -214,8 +218,8 @@ impl Config {
     }
 
     /// Namely's base URL for a company: `{company}` in the configured URL is replaced.
-    pub fn namely_url_for(&self, company: &str) -> String {
-        self.namely_api_url.replace("{company}", company)
+    pub fn namely_url_for(&self, company: &str) -> ApiUrl {
+        self.namely_api_url.as_ref().map(|url| url.replace("{company}", company)).map_err(Clone::clone)
     }
 }
 
@@ -232,11 +236,11 @@ mod tests {
     #[test]
     fn defaults_are_the_production_urls_and_the_embedded_store() {
         let c = config(&[]).unwrap();
-        assert_eq!(c.lever_api_url, "https://api.lever.co/v1");
-        assert_eq!(c.namely_url_for("acme"), "https://acme.namely.com/api/v1");
-        assert_eq!(c.lessonly_api_url, LESSONLY_API_URL);
-        assert_eq!(c.litmos_api_url, LITMOS_API_URL);
-        assert_eq!(c.theorg_api_url, THEORG_API_URL);
+        assert_eq!(c.lever_api_url.as_deref(), Ok("https://api.lever.co/v1"));
+        assert_eq!(c.namely_url_for("acme").as_deref(), Ok("https://acme.namely.com/api/v1"));
+        assert_eq!(c.lessonly_api_url.as_deref(), Ok(LESSONLY_API_URL));
+        assert_eq!(c.litmos_api_url.as_deref(), Ok(LITMOS_API_URL));
+        assert_eq!(c.theorg_api_url.as_deref(), Ok(THEORG_API_URL));
         assert_eq!(c.runs_table, None);
         assert_eq!(c.retention_days, 90);
         assert_eq!(c.local_store_path, PathBuf::from(".hr-bundle/runs.sqlite3"));
@@ -269,9 +273,9 @@ mod tests {
             ("AWS_LAMBDA_FUNCTION_NAME", "f"),
         ])
         .unwrap();
-        assert_eq!(c.lever_api_url, "http://127.0.0.1:1/lever");
-        assert_eq!(c.namely_url_for("acme"), "http://127.0.0.1:2/namely");
-        assert_eq!(c.theorg_api_url, "http://127.0.0.1:5");
+        assert_eq!(c.lever_api_url.as_deref(), Ok("http://127.0.0.1:1/lever"));
+        assert_eq!(c.namely_url_for("acme").as_deref(), Ok("http://127.0.0.1:2/namely"));
+        assert_eq!(c.theorg_api_url.as_deref(), Ok("http://127.0.0.1:5"));
         assert_eq!(c.secret_ids.lever.as_deref(), Some("hr/lever"));
         assert_eq!(c.secret_ids.namely, None);
         assert_eq!(c.runs_table.as_deref(), Some("runs"));
@@ -301,9 +305,17 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_name_the_variable() {
-        let err = config(&[("LITMOS_API_URL", "api.litmos.com")]).unwrap_err();
+    fn a_bad_vendor_url_is_kept_for_that_vendor_and_stops_nothing_else() {
+        let c = config(&[("LITMOS_API_URL", "api.litmos.com"), ("NAMELY_API_URL", "namely")]).unwrap();
+        let err = c.litmos_api_url.clone().unwrap_err();
         assert_eq!(err.name, "LITMOS_API_URL");
+        assert!(err.to_string().contains("'api.litmos.com' is not an http(s) URL"), "{err}");
+        assert_eq!(c.namely_url_for("acme").unwrap_err().name, "NAMELY_API_URL");
+        assert_eq!(c.lessonly_api_url.as_deref(), Ok(LESSONLY_API_URL));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
         let err = config(&[("RUN_LOG_RETENTION_DAYS", "ninety")]).unwrap_err();
         assert!(err.to_string().contains("RUN_LOG_RETENTION_DAYS"), "{err}");
     }

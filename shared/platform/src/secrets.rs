@@ -130,6 +130,8 @@ pub enum SecretError {
     SecretsManager { name: &'static str, id: String, reason: String, retryable: bool },
     #[error("could not read the secrets file {path}: {reason}")]
     File { path: PathBuf, reason: String },
+    #[error("the secrets file {path} (SECRETS_FILE) has no \"{name}\" entry: add \"{name}\": {shape} to it, or set {prefix}_SECRET_JSON or {prefix}_SECRET_ID")]
+    NotInFile { name: &'static str, prefix: &'static str, path: PathBuf, shape: &'static str },
 }
 
 impl SecretError {
@@ -256,6 +258,14 @@ impl SecretStore {
             }
         }
         let (Some(id), Some(client)) = (self.secret_id(name), &self.client) else {
+            if let Some(path) = &self.config.secrets_file {
+                return Err(SecretError::NotInFile {
+                    name: name.key(),
+                    prefix: name.env_prefix(),
+                    path: path.clone(),
+                    shape: name.shape(),
+                });
+            }
             return Err(SecretError::NotConfigured {
                 name: name.key(),
                 prefix: name.env_prefix(),
@@ -398,7 +408,11 @@ mod tests {
         let s = store(&[("SECRETS_FILE", path.to_str().unwrap())]);
         assert_eq!(s.theorg().await.unwrap().api_key.expose(), "k1");
         assert_eq!(s.litmos().await.unwrap().source, "src");
-        assert!(matches!(s.lever().await.unwrap_err(), SecretError::NotConfigured { .. }));
+        let missing = s.lever().await.unwrap_err();
+        assert!(matches!(missing, SecretError::NotInFile { .. }), "{missing}");
+        let message = missing.to_string();
+        assert!(message.contains(&path.display().to_string()) && message.contains("no \"lever\" entry"), "{message}");
+        assert!(message.contains("\"webhook_signature_tokens\""), "says what to add: {message}");
         std::fs::remove_dir_all(dir).ok();
     }
 
