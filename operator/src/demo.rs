@@ -1,27 +1,73 @@
 //! `hrctl demo`: the whole bundle on one machine, with no account and no AWS. Starts the sandbox
-//! vendor APIs with a seeded tenant, points every function at them, and runs every job available
-//! in this release, recording runs in the embedded run log.
+//! vendor APIs with the demo tenant, points every function at them, and runs every job available
+//! in this release, recording runs in a run log of its own.
+//!
+//! Repeatable: the tenant comes from a fixed seed and the run log is new each time, so every demo
+//! tells the same story (only the ids the sandbox hands out and the times differ).
 
 use crate::{functions, print};
 use platform::runlog::SqliteRunLog;
 use platform::{Config, SecretStore};
 use sandbox::{Sandbox, Tenant, TenantSpec};
+use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
+
+/// The demo's own run log, replaced by each demo (never `LOCAL_STORE_PATH`, which may be a real one).
+pub const RUN_LOG: &str = ".hr-bundle/demo/runs.sqlite3";
+
+/// The demo tenant, the same every time (`hrctl sandbox` serves it too).
+pub fn tenant() -> Tenant {
+    Tenant::generate(&TenantSpec { seed: 20_260_101, employees: 12, opportunities: 6, postings: 10 })
+}
+
+/// A signed Lever `candidateHired` delivery for the tenant's first hired candidate.
+pub struct HireDelivery {
+    pub opportunity_id: String,
+    /// The candidate's name, as Lever has it.
+    pub candidate: String,
+    /// The delivery's JSON body, as Lever POSTs it.
+    pub body: Value,
+}
+
+/// The delivery Lever sends when the tenant's first hired candidate is hired, signed now.
+pub fn hire_delivery(sb: &Sandbox) -> Result<HireDelivery, String> {
+    let lever = sb.lever_data();
+    let Some(id) = lever.hired_opportunity_ids().into_iter().next() else {
+        return Err("the sandbox tenant has no hired opportunity".into());
+    };
+    let opportunity = lever.opportunities.iter().find(|o| o["id"] == id.as_str()).cloned().unwrap_or_default();
+    let body = sandbox::lever_signed_delivery(
+        "candidateHired",
+        json!({"opportunityId": id, "candidateId": id, "contactId": opportunity["contact"]}),
+        &sb.credentials.lever_signature_tokens[0],
+        u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default(),
+    );
+    let candidate = opportunity["name"].as_str().unwrap_or("a candidate").to_string();
+    Ok(HireDelivery { opportunity_id: id, candidate, body })
+}
+
+/// Removes the demo's run log of an earlier demo (the file and SQLite's companions).
+fn fresh_run_log(path: &Path) -> Result<(), String> {
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("could not replace the demo's run log {}: {e}", file.display())),
+        }
+    }
+    Ok(())
+}
 
 /// Runs the demo; `Ok(false)` when a connection did not verify.
 pub async fn run() -> Result<bool, String> {
-    // A fresh seed each time: the run log persists between demos, and a hire it has already
-    // transferred would (rightly) be answered "already transferred".
-    let seed = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or(7);
-    let tenant = Tenant::generate(&TenantSpec { seed, employees: 12, opportunities: 6, postings: 10 });
-    let sb = Sandbox::start(tenant).await.map_err(|e| format!("could not start the sandbox: {e}"))?;
+    let sb = Sandbox::start(tenant()).await.map_err(|e| format!("could not start the sandbox: {e}"))?;
+    // Only the sandbox's settings: the demo never touches AWS, whatever the shell's environment says.
     let mut env: HashMap<String, String> = sb.env_vars().into_iter().collect();
-    // Only the embedded store's place is taken from the caller's environment: the demo never
-    // touches AWS, even when the shell has RUNS_TABLE or secret ids set.
-    if let Ok(path) = std::env::var("LOCAL_STORE_PATH") {
-        env.insert("LOCAL_STORE_PATH".into(), path);
-    }
+    env.insert("LOCAL_STORE_PATH".into(), RUN_LOG.into());
+    fresh_run_log(Path::new(RUN_LOG))?;
     let config = Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| e.to_string())?;
     let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
     let runlog = SqliteRunLog::open(&config.local_store_path).map_err(|e| e.to_string())?;
@@ -45,7 +91,7 @@ pub async fn run() -> Result<bool, String> {
     println!(
         "Seeded tenant: {employees} Namely profiles, {opportunities} Lever opportunities, {postings} Lever postings."
     );
-    println!("Run log: embedded SQLite at {}\n", deps.config.local_store_path.display());
+    println!("Run log: embedded SQLite at {RUN_LOG} (the demo's own, new at each demo)\n");
 
     println!("Verifying every function's connections (the \"Verify Connection\" check):\n");
     let mut all_ok = true;
@@ -69,9 +115,19 @@ pub async fn run() -> Result<bool, String> {
     println!();
 
     let runs = deps.runlog.latest_runs(None, functions::ALL.len() + 5).await.map_err(|e| e.to_string())?;
-    println!("Recorded in the run log (see them again with `hrctl runs`):");
+    println!("Recorded in the demo's run log (see them again with `hrctl --local-store {RUN_LOG} runs`):");
     print!("{}", print::runs_table(&runs));
     Ok(all_ok && vendors_ok.len() == 5 && hired && synced && learners && roles)
+}
+
+/// A run's summary with one line per record, read back from the run log: the lines of each action
+/// add up to the run's count of it.
+async fn summary(deps: &app::Deps, function: &str, answer: &Value) -> Result<String, String> {
+    let outcomes = match answer["run_id"].as_str() {
+        Some(run_id) => deps.runlog.run_outcomes(run_id).await.map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    Ok(print::sync_summary_with(function, answer, Some(&outcomes)))
 }
 
 /// Imports Lever's open roles into The Org (the "Import" button).
@@ -81,7 +137,7 @@ async fn theorg(deps: &app::Deps) -> Result<bool, String> {
     println!("\nLever -> The Org: open roles (published and internal postings) imported:");
     let event = serde_json::json!({"action": "sync", "trigger": "manual"});
     let answer = theorg_import::handle_with(deps, &settings, event).await.map_err(|e| e.to_string())?;
-    print!("{}", print::sync_summary(theorg_import::FUNCTION, &answer));
+    print!("{}", summary(deps, theorg_import::FUNCTION, &answer).await?);
     Ok(answer["status"] == "succeeded")
 }
 
@@ -92,9 +148,11 @@ async fn litmos(deps: &app::Deps) -> Result<bool, String> {
     println!("\nNamely -> Litmos: employees with \"Litmos Activated\" = Yes become learners:");
     let event = serde_json::json!({"action": "sync", "trigger": "manual"});
     let answer = litmos_sync::handle_with(deps, &settings, event).await.map_err(|e| e.to_string())?;
-    print!("{}", print::sync_summary(litmos_sync::FUNCTION, &answer));
+    print!("{}", summary(deps, litmos_sync::FUNCTION, &answer).await?);
     if let Some(run_id) = answer["run_id"].as_str() {
-        println!("  Download its sync log: `hrctl export --run {run_id} --output sync-log.csv`");
+        println!(
+            "  Download its sync log: `hrctl --local-store {RUN_LOG} export --run {run_id} --output sync-log.csv`"
+        );
     }
     Ok(answer["status"] == "succeeded")
 }
@@ -107,10 +165,10 @@ async fn lessonly(deps: &app::Deps) -> Result<bool, String> {
     println!("\nNamely -> Lessonly: the nightly user sync, run now (groups from Department):");
     let event = serde_json::json!({"action": "sync", "trigger": "manual"});
     let first = lessonly_sync::handle_with(deps, &settings, event.clone()).await.map_err(|e| e.to_string())?;
-    print!("{}", print::sync_summary(lessonly_sync::FUNCTION, &first));
+    print!("{}", summary(deps, lessonly_sync::FUNCTION, &first).await?);
     let second = lessonly_sync::handle_with(deps, &settings, event).await.map_err(|e| e.to_string())?;
     println!("Run again with nothing changed in Namely:");
-    print!("{}", print::sync_summary(lessonly_sync::FUNCTION, &second));
+    print!("{}", summary(deps, lessonly_sync::FUNCTION, &second).await?);
     Ok(first["status"] == "succeeded" && second["status"] == "succeeded")
 }
 
@@ -118,22 +176,8 @@ async fn lessonly(deps: &app::Deps) -> Result<bool, String> {
 /// shows what Namely and Lever hold afterwards. `Ok(false)` when the hire did not arrive.
 async fn hire(sb: &Sandbox, deps: &app::Deps) -> Result<bool, String> {
     use lever_hire_webhook::settings::HireSettings;
-    use serde_json::{json, Value};
-    let lever = sb.lever_data();
-    let Some(id) = lever.hired_opportunity_ids().into_iter().next() else {
-        return Err("the sandbox tenant has no hired opportunity".into());
-    };
-    let opportunity = lever.opportunities.iter().find(|o| o["id"] == id.as_str()).cloned().unwrap_or_default();
-    println!(
-        "\nLever -> Namely: {} is archived as Hired; Lever sends a signed candidateHired webhook.",
-        opportunity["name"]
-    );
-    let delivery = sandbox::lever_signed_delivery(
-        "candidateHired",
-        json!({"opportunityId": id, "candidateId": id, "contactId": opportunity["contact"]}),
-        &sb.credentials.lever_signature_tokens[0],
-        u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default(),
-    );
+    let HireDelivery { opportunity_id: id, candidate, body: delivery } = hire_delivery(sb)?;
+    println!("\nLever -> Namely: \"{candidate}\" is archived as Hired; Lever sends a signed candidateHired webhook.");
     let request = json!({"version": "2.0", "requestContext": {"http": {"method": "POST"}},
                          "isBase64Encoded": false, "body": delivery.to_string()});
     // The defaults (archived as Hired -> Namely HRIS), whatever the shell's environment says.
@@ -175,6 +219,6 @@ async fn hire(sb: &Sandbox, deps: &app::Deps) -> Result<bool, String> {
             println!("    {line}");
         }
     }
-    println!("  See it again with `hrctl history --job lever-hire-webhook --record {id}`.");
+    println!("  See it again with `hrctl --local-store {RUN_LOG} history --record {id}`.");
     Ok(true)
 }

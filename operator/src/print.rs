@@ -1,6 +1,6 @@
 //! Plain-text tables for the terminal.
 
-use platform::{Outcome, Run};
+use platform::{Action, Outcome, RecordMatch, Run};
 use std::fmt::Write;
 
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -41,22 +41,34 @@ pub fn runs_table(runs: &[Run]) -> String {
     out
 }
 
-/// A record's outcomes across runs.
-pub fn history(job: &str, record: &str, outcomes: &[Outcome]) -> String {
-    if outcomes.is_empty() {
-        return format!("No outcome recorded for record {record} in job {job}.\n");
+/// The records `text` names, each with its outcomes across runs, newest first.
+pub fn histories(job: Option<&str>, text: &str, records: &[(&RecordMatch, Vec<Outcome>)]) -> String {
+    let scope = job.map_or_else(|| "any job".to_string(), |j| format!("job {j}"));
+    if records.is_empty() {
+        return format!("No record of {scope} has the id '{text}' or a name or e-mail containing it.\n");
     }
     let mut out = String::new();
-    for o in outcomes {
-        let label = o.label.as_deref().unwrap_or("");
-        let detail = o.detail.as_deref().unwrap_or("");
-        let _ = writeln!(out, "{}  {:<9}  {label}  {detail}  (run {})", time(o.at), o.action, o.run_id);
+    if records.len() > 1 {
+        let _ = writeln!(out, "{} records of {scope} match '{text}':", records.len());
+    }
+    for (record, outcomes) in records {
+        let label = record.label.as_deref().unwrap_or("");
+        let _ = writeln!(out, "\n{}  record {}  {label}", record.job, record.record_id);
+        for o in outcomes {
+            let detail = o.detail.as_deref().unwrap_or("");
+            let _ = writeln!(out, "  {}  {:<9}  {detail}  (run {})", time(o.at), o.action, o.run_id);
+        }
     }
     out
 }
 
 /// A sync's answer for people: status and counts, then the plan (dry run) or the changes, then warnings.
 pub fn sync_summary(function: &str, answer: &serde_json::Value) -> String {
+    sync_summary_with(function, answer, None)
+}
+
+/// As [`sync_summary`], with the run's records (see [`run_records`]) in place of the answer's changes.
+pub fn sync_summary_with(function: &str, answer: &serde_json::Value, records: Option<&[Outcome]>) -> String {
     let mut out = String::new();
     let status = answer["status"].as_str().unwrap_or("?");
     let _ = write!(out, "{function}: {status}");
@@ -87,9 +99,11 @@ pub fn sync_summary(function: &str, answer: &serde_json::Value) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
-    for change in
-        answer["changes"].as_array().into_iter().flatten().chain(answer["outcomes"].as_array().into_iter().flatten())
-    {
+    if let Some(outcomes) = records {
+        out.push_str(&run_records(outcomes));
+    }
+    let changes = answer["changes"].as_array().into_iter().flatten();
+    for change in changes.chain(answer["outcomes"].as_array().into_iter().flatten()).filter(|_| records.is_none()) {
         let label = change["label"]
             .as_str()
             .or(change["namely_id"].as_str())
@@ -105,6 +119,34 @@ pub fn sync_summary(function: &str, answer: &serde_json::Value) -> String {
     }
     for warning in answer["warnings"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_str) {
         let _ = writeln!(out, "  warning: {warning}");
+    }
+    out
+}
+
+/// One line per record of a run, from its outcomes in the run log: failed first, then created,
+/// updated and skipped, each by name. A record with several outcomes (a Lessonly user created, then
+/// added to a group) is one line with its first outcome's action, so the lines of each action add up
+/// to the run's count of it. Unchanged records are counted in the run's summary, not listed.
+pub fn run_records(outcomes: &[Outcome]) -> String {
+    let mut records: Vec<(Action, String, String, Vec<&str>)> = Vec::new();
+    for o in outcomes {
+        let detail = o.detail.as_deref().unwrap_or("");
+        match records.iter_mut().find(|(_, _, id, _)| *id == o.record_id) {
+            Some((_, _, _, details)) => details.push(detail),
+            None => {
+                let label = o.label.clone().unwrap_or_else(|| o.record_id.clone());
+                records.push((o.action, label, o.record_id.clone(), vec![detail]));
+            }
+        }
+    }
+    let rank =
+        |a: Action| [Action::Failed, Action::Created, Action::Updated, Action::Skipped].iter().position(|x| *x == a);
+    records.retain(|(action, ..)| rank(*action).is_some());
+    records.sort_by(|a, b| (rank(a.0), &a.1, &a.2).cmp(&(rank(b.0), &b.1, &b.2)));
+    let mut out = String::new();
+    for (action, label, _, details) in records {
+        let details: Vec<&str> = details.into_iter().filter(|d| !d.is_empty()).collect();
+        let _ = writeln!(out, "  {action:<9} {label}  {}", details.join("; "));
     }
     out
 }

@@ -42,6 +42,40 @@ impl Watch {
         watch
     }
 
+    /// `cargo lambda invoke`, as the README runs it, against this watch.
+    fn invoke_with_cli(&self, function: &str, payload: &str) -> Value {
+        let output = Command::new("cargo")
+            .args(["lambda", "invoke", function, "--data-ascii", payload, "--invoke-address", "127.0.0.1"])
+            .args(["--invoke-port", &self.port.to_string()])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .output()
+            .expect("`cargo lambda invoke` must run: scripts/test.sh installs cargo-lambda");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "cargo lambda invoke failed: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or_default();
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("cargo lambda invoke printed no JSON ({e}): {stdout}"))
+    }
+
+    /// A real HTTP POST to the function's URL as the emulator serves it.
+    async fn post_to_function_url(&self, function: &str, body: &[u8]) -> (u16, Value) {
+        let url = format!("http://127.0.0.1:{}/lambda-url/{function}/", self.port);
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .timeout(Duration::from_secs(600))
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("POST to the emulator's Function URL");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("the Function URL's answer");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     async fn invoke(&self, function: &str, payload: Value) -> Value {
         let url = format!("http://127.0.0.1:{}/2015-03-31/functions/{function}/invocations", self.port);
         let response = reqwest::Client::new()
@@ -60,27 +94,69 @@ impl Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // The watcher runs each function in a process group of its own: stop those first, then the
-        // watcher's group (Ctrl-C, then SIGKILL if it has not exited within five seconds).
-        let watcher = self.child.id();
-        for pid in children_of(watcher) {
-            // SAFETY: plain kill(2) on a process this test started.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-        let group = i32::try_from(watcher).expect("pid fits in i32");
-        // SAFETY: killpg(2) on the process group this test created with process_group(0).
-        unsafe { libc::killpg(group, libc::SIGINT) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // SAFETY: as above.
-        unsafe { libc::killpg(group, libc::SIGKILL) };
-        let _ = self.child.wait();
+        stop_process_group(&mut self.child);
     }
+}
+
+/// A `cargo run -p operator --bin hrctl -- …`, as the README runs it, killed with its group on drop.
+struct Hrctl(Child);
+
+impl Hrctl {
+    fn spawn(args: &[&str]) -> Hrctl {
+        let child = Command::new("cargo")
+            .args(["run", "--quiet", "-p", "operator", "--bin", "hrctl", "--"])
+            .args(args)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("cargo run hrctl");
+        Hrctl(child)
+    }
+
+    /// Runs `hrctl args` to the end and returns its exit code and output.
+    fn run(args: &[&str]) -> (Option<i32>, String) {
+        let output = Command::new("cargo")
+            .args(["run", "--quiet", "-p", "operator", "--bin", "hrctl", "--"])
+            .args(args)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .env_remove("RUNS_TABLE")
+            .output()
+            .expect("cargo run hrctl");
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.code(), text)
+    }
+}
+
+impl Drop for Hrctl {
+    fn drop(&mut self) {
+        stop_process_group(&mut self.0);
+    }
+}
+
+/// Stops a child started with `process_group(0)`, and the processes it started.
+fn stop_process_group(child: &mut Child) {
+    // The watcher runs each function in a process group of its own: stop those first, then the
+    // watcher's group (Ctrl-C, then SIGKILL if it has not exited within five seconds).
+    let watcher = child.id();
+    for pid in children_of(watcher) {
+        // SAFETY: plain kill(2) on a process this test started.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let group = i32::try_from(watcher).expect("pid fits in i32");
+    // SAFETY: killpg(2) on the process group this test created with process_group(0).
+    unsafe { libc::killpg(group, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: as above.
+    unsafe { libc::killpg(group, libc::SIGKILL) };
+    let _ = child.wait();
 }
 
 /// The pids whose parent is `parent`, read from /proc.
@@ -296,5 +372,75 @@ async fn a_signed_hire_goes_through_the_queue_into_namely_under_the_lambda_emula
     let log = platform::runlog::DynamoRunLog::new(&aws, &table, 90);
     let entry = platform::RunLog::entry(&log, "hire", &id).await.expect("read entry").expect("entry");
     assert_eq!((entry.state.as_str(), entry.open), ("transferred", false), "{entry:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The README's local Lambda path, exactly as written: `hrctl sandbox --env-file`, `cargo lambda
+/// watch --env-file`, `cargo lambda invoke … verify`, a real HTTP POST of the signed Lever delivery
+/// to the watched Function URL, and `hrctl --env-file … runs` showing what the functions recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_local_lambda_path_verifies_and_a_signed_delivery_posted_to_the_function_url_creates_the_profile() {
+    let dir = std::env::temp_dir().join(format!("e2e-local-lambda-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let env_file = dir.join("sandbox.env");
+    let env_arg = env_file.to_str().expect("utf-8 path");
+    let _sandbox = Hrctl::spawn(&["sandbox", "--env-file", env_arg]);
+    let delivery_file = dir.join("hire-delivery.json");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !(env_file.exists() && delivery_file.exists()) {
+        assert!(Instant::now() < deadline, "hrctl sandbox wrote no {} within the time allowed", env_file.display());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let env = std::fs::read_to_string(&env_file).expect("the env file");
+    for key in ["LEVER_API_URL=", "NAMELY_API_URL=", "SECRETS_FILE=", "LOCAL_STORE_PATH="] {
+        assert!(env.contains(key), "{key} missing from the env file:\n{env}");
+    }
+    assert!(!env.contains("SANDBOX-"), "credentials belong in the secrets file, not the env file:\n{env}");
+
+    let watch = Watch::start(&env_file);
+    let report = watch.invoke_with_cli("lessonly-sync", r#"{"action":"verify"}"#);
+    assert_eq!(report["ok"], true, "verify under the emulator with the sandbox env: {report}");
+
+    let delivery = std::fs::read(&delivery_file).expect("the signed delivery");
+    let (status, answer) = watch.post_to_function_url("lever-hire-webhook", &delivery).await;
+    assert_eq!(status, 200, "the webhook's own answer reaches the sender: {answer}");
+    assert_eq!(answer["outcomes"][0]["action"], "created", "{answer}");
+    let namely_id = answer["outcomes"][0]["namely_id"].as_str().expect("the new profile's id").to_string();
+
+    // The profile is in the sandbox's Namely, read back through its API with the sandbox's token.
+    let url = |k: &str| {
+        env.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).map(|v| v.trim_matches('\'').to_string()).unwrap()
+    };
+    let secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(url("SECRETS_FILE")).expect("secrets file")).expect("JSON");
+    let namely = url("NAMELY_API_URL").replace("{company}", secrets["namely"]["company"].as_str().unwrap());
+    let profile: Value = reqwest::Client::new()
+        .get(format!("{namely}/profiles/{namely_id}"))
+        .bearer_auth(secrets["namely"]["token"].as_str().unwrap())
+        .send()
+        .await
+        .expect("GET the profile")
+        .json()
+        .await
+        .expect("profile JSON");
+    assert_eq!(profile["profiles"][0]["id"], namely_id.as_str(), "{profile}");
+
+    // Delivered again (Lever's retry): answered, nothing done twice. Forged: 401, not a 500.
+    let (status, again) = watch.post_to_function_url("lever-hire-webhook", &delivery).await;
+    assert_eq!((status, again["status"].as_str()), (200, Some("already transferred")), "{again}");
+    let mut forged: Value = serde_json::from_slice(&delivery).expect("delivery JSON");
+    forged["signature"] = Value::from("00".repeat(32));
+    let (status, refused) = watch.post_to_function_url("lever-hire-webhook", forged.to_string().as_bytes()).await;
+    assert_eq!(status, 401, "{refused}");
+
+    let (code, runs) = Hrctl::run(&["--env-file", env_arg, "runs"]);
+    assert_eq!(code, Some(0), "{runs}");
+    assert!(runs.contains(&format!("run log: embedded SQLite at {}", url("LOCAL_STORE_PATH"))), "{runs}");
+    let hire_run = runs.lines().find(|l| l.contains("lever-hire-webhook ")).unwrap_or_else(|| panic!("{runs}"));
+    assert!(hire_run.contains("webhook") && hire_run.contains("1 created"), "{runs}");
+    assert!(runs.contains("lessonly-sync.verify"), "{runs}");
+    let (_, history) =
+        Hrctl::run(&["--env-file", env_arg, "history", "--record", answer["outcomes"][0]["label"].as_str().unwrap()]);
+    assert!(history.contains(&namely_id), "the hire's history names its Namely profile: {history}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -226,6 +226,12 @@ async fn dynamo_outcomes_keep_their_order_and_history_runs_newest_first() {
 }
 
 #[tokio::test]
+async fn dynamo_records_are_found_by_id_name_or_email() {
+    let Some(sdk) = aws().await else { return };
+    runlog_contract::find_records(&dynamo_log(&sdk).await.0).await;
+}
+
+#[tokio::test]
 async fn dynamo_claims_are_exclusive_completable_releasable_and_expire() {
     let Some(sdk) = aws().await else { return };
     runlog_contract::claims(&dynamo_log(&sdk).await.0).await;

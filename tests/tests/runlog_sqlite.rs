@@ -47,6 +47,12 @@ async fn outcomes_keep_their_order_and_history_runs_newest_first() {
 }
 
 #[tokio::test]
+async fn records_are_found_by_id_name_or_email() {
+    let dir = TempDir::new();
+    runlog_contract::find_records(&open(&dir.store_path())).await;
+}
+
+#[tokio::test]
 async fn claims_are_exclusive_completable_releasable_and_expire() {
     let dir = TempDir::new();
     runlog_contract::claims(&open(&dir.store_path())).await;

@@ -384,8 +384,14 @@ async fn the_litmos_sync_and_its_downloadable_sync_log_leak_no_secret() {
     assert_eq!(rows.iter().filter(|r| r.contains(",failed,")).count(), 3, "the rejected creates are in it: {csv}");
     let runs = print::runs_table(&runlog.latest_runs(None, 50).await.expect("runs"));
     let failed = outcomes.iter().find(|o| o.action == platform::Action::Failed).expect("a failed learner");
-    let history = runlog.record_history(litmos_sync::FUNCTION, &failed.record_id, 20).await.expect("history");
-    let history = print::history(litmos_sync::FUNCTION, &failed.record_id, &history);
+    let label = failed.label.clone().expect("a learner's name");
+    let found = runlog.find_records(None, &label, 20).await.expect("find by name");
+    let mut histories = Vec::new();
+    for m in &found {
+        histories.push((m, runlog.record_history(&m.job, &m.record_id, 20).await.expect("history")));
+    }
+    assert!(!histories.is_empty(), "{label} is found by name");
+    let history = print::histories(None, &label, &histories);
     let extra =
         [("the exported sync log", csv.as_str()), ("hrctl runs", runs.as_str()), ("hrctl history", history.as_str())];
     h.assert_nothing_leaked(&["Namely", "Litmos"], &extra);

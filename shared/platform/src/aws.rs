@@ -17,6 +17,8 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         text = format!("{text}: {inner}");
         source = inner.source();
     }
+    // One line: the SDK lists each credential provider it tried on a line of its own.
+    let mut text = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
     if text.contains("loading credentials") || text.contains("no credentials") {
         text.push_str(
             "; no AWS credentials were found: run `aws configure` or `aws sso login`, set AWS_PROFILE, \
@@ -37,7 +39,7 @@ mod tests {
     struct Outer(#[source] Inner);
 
     #[derive(Debug, thiserror::Error)]
-    #[error("an error occurred while loading credentials: IMDS is disabled")]
+    #[error("an error occurred while loading credentials: no credentials found in chain. Attempted:\n  Environment: not set\n  Profile: not enabled")]
     struct Inner;
 
     #[test]
@@ -45,5 +47,6 @@ mod tests {
         let text = error_chain(&Outer(Inner));
         assert!(text.starts_with("dispatch failure: an error occurred while loading credentials"), "{text}");
         assert!(text.contains("AWS_PROFILE"), "{text}");
+        assert!(!text.contains('\n') && text.contains("Attempted:; Environment: not set; Profile"), "{text}");
     }
 }

@@ -8,6 +8,6 @@ pub mod secret;
 pub mod secrets;
 
 pub use config::{Config, ConfigError, RateLimits, RateSetting};
-pub use runlog::{Action, Claim, Counts, Entry, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
+pub use runlog::{Action, Claim, Counts, Entry, Outcome, RecordMatch, Run, RunLog, RunLogError, RunStatus, Trigger};
 pub use secret::Secret;
 pub use secrets::{SecretError, SecretStore};

@@ -128,6 +128,49 @@ pub async fn outcomes_and_history(log: &dyn RunLog) {
     assert!(log.run_outcomes("no-such-run").await.expect("unknown run").is_empty());
 }
 
+/// A record is found by its id, or by part of its name or e-mail in any case, once per job with its
+/// latest label, most recently touched first; another job's records only when no job is given.
+pub async fn find_records(log: &dyn RunLog) {
+    let (sync, hires) = (unique("lessonly-sync"), unique("lever-hire-webhook"));
+    let t0 = now_ms() - Duration::minutes(10);
+    let run = Run::start(&sync, Trigger::Schedule);
+    let later = Run::start(&sync, Trigger::Manual);
+    let hire_run = Run::start(&hires, Trigger::Webhook);
+    let with_label = |run: &Run, id: &str, label: &str, at| Outcome {
+        label: Some(label.into()),
+        ..outcome(run, id, Action::Updated, at)
+    };
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let jane = format!("Jane Émile Doe <jane.{tag}@acme.example>");
+    log.record_outcomes(&[
+        with_label(&run, "p-1", &format!("Jane Doe <jane.{tag}@acme.example>"), t0),
+        with_label(&run, "p-2", &format!("John Roe <john.{tag}@acme.example>"), t0),
+        with_label(&hire_run, "opp-9", &format!("Jane Doe <jane.{tag}@acme.example>"), t0 + Duration::seconds(5)),
+    ])
+    .await
+    .expect("record");
+    // Jane's name changed since: her latest label is the one shown.
+    log.record_outcomes(&[with_label(&later, "p-1", &jane, t0 + Duration::seconds(10))]).await.expect("record");
+
+    let found = log.find_records(Some(&sync), &format!("JANE.{tag}"), 10).await.expect("by e-mail, any case");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].job.as_str(), found[0].record_id.as_str()), (sync.as_str(), "p-1"));
+    assert_eq!(found[0].label.as_deref(), Some(jane.as_str()));
+    assert_eq!(found[0].last_at, t0 + Duration::seconds(10));
+    let by_name = log.find_records(Some(&sync), "émile doe", 10).await.expect("by name, folded beyond ASCII");
+    assert_eq!(by_name, found);
+    let by_id = log.find_records(Some(&sync), "p-2", 10).await.expect("by id");
+    assert_eq!(by_id.iter().map(|m| m.record_id.as_str()).collect::<Vec<_>>(), ["p-2"]);
+    assert!(log.find_records(Some(&sync), "p-", 10).await.expect("part of an id").is_empty(), "ids match whole");
+
+    let everywhere = log.find_records(None, &format!("jane.{tag}"), 10).await.expect("all jobs");
+    let keys: Vec<(&str, &str)> = everywhere.iter().map(|m| (m.job.as_str(), m.record_id.as_str())).collect();
+    assert_eq!(keys, [(sync.as_str(), "p-1"), (hires.as_str(), "opp-9")], "newest first");
+    assert_eq!(log.find_records(None, &format!("jane.{tag}"), 1).await.expect("limit").len(), 1);
+    assert!(log.find_records(None, "  ", 10).await.expect("blank").is_empty());
+    assert!(log.find_records(None, &format!("nobody.{tag}"), 10).await.expect("no match").is_empty());
+}
+
 /// An idempotency key is held by one caller at a time, stays done once completed, can be given up,
 /// and can be taken over once its lease runs out.
 pub async fn claims(log: &dyn RunLog) {

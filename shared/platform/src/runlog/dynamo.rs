@@ -24,7 +24,7 @@
 //! (and removes them once they are old enough not to belong to a write still under way). Writers
 //! of one entry are expected to take turns (a claim), as two `put_entry` calls racing may disagree.
 
-use super::{Action, Claim, Counts, Entry, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
+use super::{Action, Claim, Counts, Entry, Outcome, RecordMatch, Run, RunLog, RunLogError, RunStatus, Trigger};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
@@ -458,6 +458,48 @@ impl RunLog for DynamoRunLog {
     async fn record_history(&self, job: &str, record_id: &str, limit: usize) -> Result<Vec<Outcome>, RunLogError> {
         let items = self.query(format!("RECORD#{job}#{record_id}"), true, limit).await?;
         items.iter().map(outcome_from).collect()
+    }
+
+    async fn find_records(
+        &self,
+        job: Option<&str>,
+        wanted: &str,
+        limit: usize,
+    ) -> Result<Vec<RecordMatch>, RunLogError> {
+        // Labels are free text and matched ignoring case, which no key or index can do: scan the
+        // record-history items (only their names come back), match in Rust like SQLite does.
+        let prefix = job.map_or_else(|| "RECORD#".to_string(), |j| format!("RECORD#{j}#"));
+        let mut found = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let answer = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :prefix)")
+                .projection_expression("job, record_id, label, #at")
+                .expression_attribute_names("#at", "at")
+                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Scan", e))?;
+            for item in answer.items.unwrap_or_default() {
+                let (record_id, label) = (text(&item, "record_id")?, opt_text(&item, "label"));
+                if super::names_record(wanted, &record_id, label.as_deref()) {
+                    found.push(RecordMatch {
+                        job: text(&item, "job")?,
+                        record_id,
+                        label,
+                        last_at: time(number(&item, "at")?)?,
+                    });
+                }
+            }
+            match answer.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(super::latest_per_record(found, limit)),
+            }
+        }
     }
 
     async fn claim(&self, key: &str, owner: &str, lease: Duration) -> Result<Claim, RunLogError> {

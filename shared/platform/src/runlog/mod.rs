@@ -188,6 +188,42 @@ pub struct Outcome {
     pub at: DateTime<Utc>,
 }
 
+/// A record the run log holds outcomes for, found by [`RunLog::find_records`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMatch {
+    pub job: String,
+    pub record_id: String,
+    /// The label of its latest outcome (a name, an e-mail).
+    pub label: Option<String>,
+    /// When its latest outcome was recorded.
+    pub last_at: DateTime<Utc>,
+}
+
+/// True when `text` names a record: its id exactly, or a part of its label (a name or an e-mail),
+/// ignoring case. Blank text names nothing.
+pub fn names_record(text: &str, record_id: &str, label: Option<&str>) -> bool {
+    let text = text.trim();
+    !text.is_empty() && (record_id == text || label.is_some_and(|l| l.to_lowercase().contains(&text.to_lowercase())))
+}
+
+/// Keeps each record once, with its latest label, newest first, at most `limit`.
+fn latest_per_record(found: impl IntoIterator<Item = RecordMatch>, limit: usize) -> Vec<RecordMatch> {
+    let mut latest: std::collections::HashMap<(String, String), RecordMatch> = std::collections::HashMap::new();
+    for m in found {
+        let key = (m.job.clone(), m.record_id.clone());
+        match latest.get(&key) {
+            Some(kept) if kept.last_at >= m.last_at => {}
+            _ => {
+                latest.insert(key, m);
+            }
+        }
+    }
+    let mut records: Vec<RecordMatch> = latest.into_values().collect();
+    records.sort_by(|a, b| b.last_at.cmp(&a.last_at).then_with(|| (&a.job, &a.record_id).cmp(&(&b.job, &b.record_id))));
+    records.truncate(limit);
+    records
+}
+
 /// The state of an idempotency key after [`RunLog::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -266,6 +302,10 @@ pub trait RunLog: Send + Sync {
     async fn run_outcomes(&self, run_id: &str) -> Result<Vec<Outcome>, RunLogError>;
     /// A record's history across runs, newest first: "what happened to Jane's record?".
     async fn record_history(&self, job: &str, record_id: &str, limit: usize) -> Result<Vec<Outcome>, RunLogError>;
+    /// The records of one job (or of all) that `text` names ([`names_record`]: an id, or part of a
+    /// name or e-mail), each once with its latest label, most recently touched first, at most `limit`.
+    /// On DynamoDB this reads the table's outcome items (a Scan): for the operator, not for jobs.
+    async fn find_records(&self, job: Option<&str>, text: &str, limit: usize) -> Result<Vec<RecordMatch>, RunLogError>;
     /// Takes an idempotency key for `lease` unless someone holds it or it is done. Atomic.
     async fn claim(&self, key: &str, owner: &str, lease: Duration) -> Result<Claim, RunLogError>;
     /// Marks a claimed key done for good, with a result to show later duplicates.
@@ -296,6 +336,18 @@ pub fn from_config(config: &Config, sdk: Option<&aws_config::SdkConfig>) -> Resu
             retryable: false,
         }),
         (None, _) => Ok(Arc::new(SqliteRunLog::open(&config.local_store_path)?)),
+    }
+}
+
+/// Which run log the configuration reads, for people: "DynamoDB table runs" or "embedded SQLite at …".
+pub fn describe(config: &Config) -> String {
+    match &config.runs_table {
+        Some(table) => format!("DynamoDB table {table}"),
+        None => {
+            let path = &config.local_store_path;
+            let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            format!("embedded SQLite at {}", shown.display())
+        }
     }
 }
 

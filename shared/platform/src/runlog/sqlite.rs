@@ -1,6 +1,6 @@
 //! The embedded run log: one SQLite file, used whenever no DynamoDB table is configured.
 
-use super::{Action, Claim, Counts, Entry, Outcome, Run, RunLog, RunLogError, RunStatus, Trigger};
+use super::{Action, Claim, Counts, Entry, Outcome, RecordMatch, Run, RunLog, RunLogError, RunStatus, Trigger};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -215,6 +215,27 @@ impl RunLog for SqliteRunLog {
             let rows = stmt.query_map(params![job, record_id, limit], outcome_from_row)?;
             rows.collect()
         })
+    }
+
+    async fn find_records(&self, job: Option<&str>, text: &str, limit: usize) -> Result<Vec<RecordMatch>, RunLogError> {
+        // Every record's latest outcome (SQLite takes the bare columns from the row of max(at)),
+        // then the same matching rule as DynamoDB, in Rust: case folding beyond ASCII included.
+        let found = self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT job, record_id, label, max(at) FROM outcomes WHERE ?1 IS NULL OR job = ?1 GROUP BY job, record_id",
+            )?;
+            let rows = stmt.query_map(params![job], |row| {
+                Ok(RecordMatch {
+                    job: row.get(0)?,
+                    record_id: row.get(1)?,
+                    label: row.get(2)?,
+                    last_at: from_ms(row.get(3)?)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<RecordMatch>>>()
+        })?;
+        let named = found.into_iter().filter(|m| super::names_record(text, &m.record_id, m.label.as_deref()));
+        Ok(super::latest_per_record(named, limit))
     }
 
     async fn claim(&self, key: &str, owner: &str, lease: Duration) -> Result<Claim, RunLogError> {
