@@ -48,14 +48,15 @@ pub fn hire_delivery(sb: &Sandbox) -> Result<HireDelivery, String> {
     Ok(HireDelivery { opportunity_id: id, candidate, body })
 }
 
-/// Removes the demo's run log of an earlier demo (the file and SQLite's companions).
-fn fresh_run_log(path: &Path) -> Result<(), String> {
+/// Removes an embedded run log left by an earlier demo or sandbox (the file and SQLite's companions),
+/// so the next one starts empty, like the sandbox's vendors.
+pub fn remove_run_log(path: &Path) -> Result<(), String> {
     for suffix in ["", "-wal", "-shm"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
         match std::fs::remove_file(&file) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("could not replace the demo's run log {}: {e}", file.display())),
+            Err(e) => return Err(format!("could not replace the run log {}: {e}", file.display())),
         }
     }
     Ok(())
@@ -67,7 +68,7 @@ pub async fn run() -> Result<bool, String> {
     // Only the sandbox's settings: the demo never touches AWS, whatever the shell's environment says.
     let mut env: HashMap<String, String> = sb.env_vars().into_iter().collect();
     env.insert("LOCAL_STORE_PATH".into(), RUN_LOG.into());
-    fresh_run_log(Path::new(RUN_LOG))?;
+    remove_run_log(Path::new(RUN_LOG))?;
     let config = Config::from_lookup(|k| env.get(k).cloned()).map_err(|e| e.to_string())?;
     let secrets = SecretStore::with_lookup(&config, None, |k| env.get(k).cloned());
     let runlog = SqliteRunLog::open(&config.local_store_path).map_err(|e| e.to_string())?;

@@ -95,14 +95,7 @@ pub fn environment(sb: &Sandbox, files: &SandboxFiles) -> Result<Vec<(String, St
         }
     }
     write_private(&files.secrets, &format!("{:#}\n", Value::Object(secrets)))?;
-    for suffix in ["", "-wal", "-shm"] {
-        let path = PathBuf::from(format!("{}{suffix}", files.run_log.display()));
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("could not start a fresh run log at {}: {e}", path.display())),
-        }
-    }
+    demo::remove_run_log(&files.run_log)?;
     env.push(("SECRETS_FILE".into(), files.secrets.display().to_string()));
     env.push(("LOCAL_STORE_PATH".into(), files.run_log.display().to_string()));
     if let Some((key, _)) = env.iter().find(|(_, v)| v.contains('\'') || v.contains('\n')) {

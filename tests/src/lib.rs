@@ -33,6 +33,8 @@ pub fn sandbox_deps(sb: &Sandbox, dir: &std::path::Path, overrides: &[(&str, &st
 /// The SDK configuration aimed at moto, or `None` when `E2E_SKIP_AWS=1` asks to skip.
 pub async fn moto() -> Option<aws_config::SdkConfig> {
     if std::env::var("E2E_SKIP_AWS").as_deref() == Ok("1") {
+        // CI runs everything: a skip there would hide a broken moto install behind a green run.
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "E2E_SKIP_AWS=1 is not allowed under CI=true");
         eprintln!("E2E_SKIP_AWS=1: skipping a test that needs moto");
         return None;
     }
