@@ -63,7 +63,7 @@ impl Harness {
     }
 
     fn signed(&self, event: &str, data: Value) -> Value {
-        lever_signed_delivery(event, data, &self.sb.credentials.lever_signature_tokens[0], 1_763_000_000_000)
+        lever_signed_delivery(event, data, &self.sb.credentials.lever_signature_tokens[0], sandbox::now_ms())
     }
 
     async fn hire(&self, index: usize) -> (u16, Value) {
@@ -180,7 +180,7 @@ async fn bad_or_missing_signatures_are_refused_with_nothing_done() {
     let data = json!({"opportunityId": o["id"]});
     let mut forged = h.signed("candidateHired", data.clone());
     forged["signature"] = json!("0".repeat(64));
-    let other_key = lever_signed_delivery("candidateHired", data.clone(), "not-our-token", 1_763_000_000_000);
+    let other_key = lever_signed_delivery("candidateHired", data.clone(), "not-our-token", sandbox::now_ms());
     let mut unsigned = h.signed("candidateHired", data.clone());
     unsigned.as_object_mut().unwrap().remove("signature");
     let mut retimed = h.signed("candidateHired", data);
@@ -196,7 +196,8 @@ async fn bad_or_missing_signatures_are_refused_with_nothing_done() {
 
     // A delivery signed with the second webhook's token is accepted.
     let second = &h.sb.credentials.lever_signature_tokens[1];
-    let delivery = lever_signed_delivery("candidateHired", json!({"opportunityId": h.id(0)}), second, 5);
+    let delivery =
+        lever_signed_delivery("candidateHired", json!({"opportunityId": h.id(0)}), second, sandbox::now_ms());
     assert_eq!(h.post(&delivery).await.0, 200);
 }
 
@@ -229,6 +230,41 @@ async fn archive_change_and_hired_events_for_one_hire_are_one_hire() {
     assert_eq!((status, body["status"].as_str()), (200, Some("already transferred")), "{body}");
     assert_eq!(h.profile_creations(), 1);
     assert_eq!(h.namely_profiles(&h.email(1)).len(), 1);
+}
+
+#[tokio::test]
+async fn archive_reasons_are_read_once_for_hired_and_other_reasons_alike() {
+    let h = harness(&[]).await;
+    let reasons = h.sb.lever_data().archive_reasons;
+    let rejected = reasons.iter().find(|r| r["type"] != "hired").expect("a non-hired reason")["id"].clone();
+    let o = h.opportunity(3);
+    let reads = || h.sb.lever.requests().iter().filter(|r| r.path.ends_with("/archive_reasons")).count();
+    for _ in 0..3 {
+        let archive = json!({"opportunityId": o["id"], "toArchived": {"archivedAt": 1, "reason": rejected},
+                             "fromArchived": null});
+        let (status, body) = h.post(&h.signed("candidateArchiveChange", archive)).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("ignored")), "{body}");
+    }
+    assert_eq!(reads(), 1, "each rejection re-read Lever's archive reasons");
+    // A reason the cache does not know refreshes it once.
+    let unknown = json!({"opportunityId": o["id"], "toArchived": {"archivedAt": 1, "reason": "new-reason"}});
+    let (status, _) = h.post(&h.signed("candidateArchiveChange", unknown)).await;
+    assert_eq!((status, reads()), (200, 2));
+}
+
+#[tokio::test]
+async fn an_opportunity_id_that_is_not_a_lever_id_is_ignored_not_retried() {
+    let h = harness(&[]).await;
+    for bad in ["..", "../../users", "a b", &"x".repeat(65)] {
+        let (status, body) = h.post(&h.signed("candidateHired", json!({"opportunityId": bad}))).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("ignored")), "{bad}: {body}");
+    }
+    assert!(h.sb.lever.requests().is_empty(), "an invalid id reached Lever");
+    assert!(h.runlog.open_entries("hire", 10).await.unwrap().is_empty());
+    let by_hand =
+        lever_hire_webhook::handle_with(&h.deps, &h.settings, json!({"action": "transfer", "opportunity_id": ".."}));
+    let error = by_hand.await.expect_err("refused").to_string();
+    assert!(error.contains("not a Lever opportunity id"), "{error}");
 }
 
 #[tokio::test]
@@ -299,6 +335,13 @@ async fn a_missing_email_fails_visibly_and_a_retry_tag_transfers_it_once_fixed()
     let note = h.notes(0).pop().unwrap();
     assert!(note.contains("email"), "the note names the missing field: {note}");
     assert!(note.contains(TAG_RETRY), "the note says how to try again: {note}");
+
+    // Retried before anything was fixed: the tags are set again, the same note is not written twice.
+    h.sb.with_lever(|d| d.opportunity_mut(&id).unwrap()["tags"].as_array_mut().unwrap().push(json!(TAG_RETRY)));
+    let summary = h.invoke(json!({"action": "retry-sweep"})).await;
+    assert_eq!(summary["counts"]["failed"], 1, "{summary}");
+    assert_eq!(h.notes(0).len(), 1, "the same failure note was written again: {:?}", h.notes(0));
+    assert!(!h.tags(0).contains(&TAG_RETRY.to_string()), "{:?}", h.tags(0));
 
     // The recruiter adds the email and the retry tag; the sweep transfers it and swaps the tags.
     h.sb.with_lever(|d| {

@@ -325,7 +325,7 @@ async fn a_signed_hire_goes_through_the_queue_into_namely_under_the_lambda_emula
         "candidateHired",
         json!({"opportunityId": id, "candidateId": id, "contactId": opportunity["contact"]}),
         &sb.credentials.lever_signature_tokens[0],
-        1_763_000_000_000,
+        sandbox::now_ms(),
     );
 
     let watch = Watch::start(&env_file);

@@ -237,7 +237,7 @@ async fn the_hire_transfer_its_failure_notes_and_refused_deliveries_leak_no_secr
     let hired = |index: usize, token: &str| {
         let o = h.opportunity(index);
         let data = json!({"opportunityId": o["id"], "candidateId": o["id"], "contactId": o["contact"]});
-        function_url_request(&lever_signed_delivery("candidateHired", data, token, 1_763_000_000_000))
+        function_url_request(&lever_signed_delivery("candidateHired", data, token, sandbox::now_ms()))
     };
 
     assert_eq!(h.keep(call(json!({"action": "verify"})).await)["ok"], true);
@@ -247,7 +247,13 @@ async fn the_hire_transfer_its_failure_notes_and_refused_deliveries_leak_no_secr
     let o1 = h.opportunity(1);
     let archive = json!({"opportunityId": o1["id"], "toArchived": o1["archived"], "fromArchived": null});
     let answer = h.keep(
-        call(function_url_request(&lever_signed_delivery("candidateArchiveChange", archive, &tokens[1], 7))).await,
+        call(function_url_request(&lever_signed_delivery(
+            "candidateArchiveChange",
+            archive,
+            &tokens[1],
+            sandbox::now_ms(),
+        )))
+        .await,
     );
     assert_eq!(answer["statusCode"], 200, "{answer}");
     for (i, o) in [0, 1].into_iter().map(|i| (i, h.opportunity(i))) {
@@ -258,11 +264,11 @@ async fn the_hire_transfer_its_failure_notes_and_refused_deliveries_leak_no_secr
     // Refused deliveries: another webhook's token, a forged signature, none at all.
     let o4 = h.opportunity(4);
     let data = json!({"opportunityId": o4["id"]});
-    let mut forged = lever_signed_delivery("candidateHired", data.clone(), &tokens[0], 9);
+    let mut forged = lever_signed_delivery("candidateHired", data.clone(), &tokens[0], sandbox::now_ms());
     forged["signature"] = json!("ab".repeat(32));
     let mut unsigned = forged.clone();
     unsigned.as_object_mut().expect("object").remove("signature");
-    let other = lever_signed_delivery("candidateHired", data, "not-one-of-ours", 9);
+    let other = lever_signed_delivery("candidateHired", data, "not-one-of-ours", sandbox::now_ms());
     for delivery in [forged, unsigned, other] {
         assert_eq!(h.keep(call(function_url_request(&delivery)).await)["statusCode"], 401);
     }
@@ -457,7 +463,7 @@ async fn secrets_read_from_secrets_manager_leak_no_secret_even_in_the_aws_sdks_t
     let o = h.opportunity(0);
     let data = json!({"opportunityId": o["id"], "candidateId": o["id"], "contactId": o["contact"]});
     let token = &credentials().lever_signature_tokens[1];
-    let delivery = function_url_request(&lever_signed_delivery("candidateHired", data, token, 11));
+    let delivery = function_url_request(&lever_signed_delivery("candidateHired", data, token, sandbox::now_ms()));
     let answer = h.keep(lever_hire_webhook::handle_with(&deps, &hire_settings, delivery).await);
     assert_eq!(answer["statusCode"], 200, "the signature token came from Secrets Manager: {answer}");
     let sdk_traced = h.logs.lines().iter().any(|l| l.contains("aws_smithy") && l.contains("\"level\":\"TRACE\""));

@@ -690,7 +690,7 @@ async fn exercise(
                 "candidateHired",
                 json!({"opportunityId": opportunity["id"], "contactId": opportunity["contact"]}),
                 &sb.credentials.lever_signature_tokens[0],
-                1_763_000_000_000,
+                sandbox::now_ms(),
             );
             let answer = call(function_url_request(&delivery)).await.expect("webhook");
             assert_eq!(answer["statusCode"], 202, "{answer}");

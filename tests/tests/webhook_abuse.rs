@@ -205,7 +205,7 @@ fn item_sorted(
 
 /// Every refused request, named, with the status it must get.
 fn refused_requests(h: &Harness, prefix: &str) -> Vec<(String, Value, u16)> {
-    let good = h.hire(1_763_000_000_000);
+    let good = h.hire(sandbox::now_ms());
     let without = |field: &str| {
         let mut d = good.clone();
         d.as_object_mut().expect("object").remove(field);
@@ -217,8 +217,12 @@ fn refused_requests(h: &Harness, prefix: &str) -> Vec<(String, Value, u16)> {
         d
     };
     let o = h.opportunity(0);
-    let another_token =
-        lever_signed_delivery("candidateHired", json!({"opportunityId": o["id"]}), "another-webhooks-token", 5);
+    let another_token = lever_signed_delivery(
+        "candidateHired",
+        json!({"opportunityId": o["id"]}),
+        "another-webhooks-token",
+        sandbox::now_ms(),
+    );
     let oversized = padded(&good, MAX_BODY + 1);
     let cases = vec![
         ("missing-signature", post(&without("signature")), 401),
@@ -227,6 +231,9 @@ fn refused_requests(h: &Harness, prefix: &str) -> Vec<(String, Value, u16)> {
         ("signature-not-hex", post(&with("signature", json!("not a signature"))), 401),
         ("signed-with-another-token", post(&another_token), 401),
         ("signed-for-another-time", post(&with("triggeredAt", json!(1_763_000_000_001u64))), 401),
+        // Signed as Lever signs, but triggered before the replay window (72 hours by default).
+        ("triggered-four-days-ago", post(&h.hire(sandbox::now_ms() - 4 * 24 * 3_600_000)), 401),
+        ("triggered-in-the-future", post(&h.hire(sandbox::now_ms() + 3_600_000)), 401),
         ("signed-for-another-token-field", post(&with("token", json!("f".repeat(48)))), 401),
         ("over-the-size-limit", post(&oversized), 413),
         ("over-the-size-limit-base64", base64_post(&oversized.to_string()), 413),
@@ -276,13 +283,19 @@ async fn refused_requests_write_nothing_and_a_replay_does_no_work(h: &Harness, p
 
     // The size limit is the configured one: a delivery of exactly that size goes through (Lever's
     // settings "test" delivery, which does no work).
-    let test_delivery = lever_signed_delivery("candidateHired", json!({}), h.token(1), 3);
+    let test_delivery = lever_signed_delivery("candidateHired", json!({}), h.token(1), sandbox::now_ms());
     let (status, body) = h.send(&format!("{prefix}-at-the-size-limit"), post(&padded(&test_delivery, MAX_BODY))).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("test delivery received")), "{body}");
-    assert_eq!(h.written().await, nothing);
+    // A verified delivery's token is remembered (one run-log item), whatever it asks for.
+    let tested = h.written().await;
+    assert_eq!(tested.run_log.len(), nothing.run_log.len() + 1, "{tested:?}");
+    assert_eq!(
+        (tested.queued, tested.lever_requests, tested.namely_requests),
+        (0, nothing.lever_requests, nothing.namely_requests)
+    );
 
     // The genuine delivery is accepted and does write: the checks above could see a write.
-    let delivery = h.hire(1_763_000_000_000);
+    let delivery = h.hire(sandbox::now_ms());
     let (status, body) = h.send(&format!("{prefix}-genuine"), post(&delivery)).await;
     assert!(status == 200 || status == 202, "{status}: {body}");
     let received = h.written().await;
@@ -300,11 +313,28 @@ async fn refused_requests_write_nothing_and_a_replay_does_no_work(h: &Harness, p
     // ("Rerun"): acknowledged, and nothing written, queued or called.
     let done = h.written().await;
     assert_eq!(done.queued, 0, "{done:?}");
-    for (case, replay) in [("replay", delivery.clone()), ("rerun", h.hire(1_763_000_999_000))] {
-        let (status, body) = h.send(&format!("{prefix}-{case}"), post(&replay)).await;
-        assert_eq!((status, body["status"].as_str()), (200, Some("already transferred")), "{case}: {body}");
-        assert_eq!(h.written().await, done, "{case} did work");
-    }
+    let (status, body) = h.send(&format!("{prefix}-replay"), post(&delivery)).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("already transferred")), "replay: {body}");
+    assert_eq!(h.written().await, done, "the byte-identical retry did work");
+    let (status, body) = h.send(&format!("{prefix}-rerun"), post(&h.hire(sandbox::now_ms() + 1))).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("already transferred")), "rerun: {body}");
+    let rerun = h.written().await;
+    assert_eq!(rerun.run_log.len(), done.run_log.len() + 1, "only the rerun's token is remembered: {rerun:?}");
+    assert_eq!(
+        (rerun.queued, rerun.lever_requests, rerun.namely_requests),
+        (0, done.lever_requests, done.namely_requests)
+    );
+
+    // The accepted delivery's signature, token and time with another opportunity swapped into its
+    // data (Lever's HMAC does not cover `data`): refused, nothing written, queued or called.
+    let mut swapped = delivery.clone();
+    swapped["data"]["opportunityId"] = h.opportunity(1)["id"].clone();
+    let case = format!("{prefix}-replayed-with-other-data");
+    let (status, body) = h.send(&case, post(&swapped)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("already used")), "{body}");
+    assert_eq!(h.written().await, rerun, "the altered replay wrote something or called a vendor");
+    assert!(h.log_lines(&case).iter().any(|l| l.contains("webhook request refused")));
     assert_eq!((profiles(h), notes(h)), (1, 1), "a second profile or note");
 }
 
@@ -318,9 +348,39 @@ async fn local_deployment_refuses_abuse_with_nothing_written_and_ignores_replays
     let dir = h.dir.join("no-tokens");
     let (deps, _) = e2e::sandbox_deps(&h.sb, &dir, &[("LEVER_SECRET_JSON", &lever)]);
     let before = (h.sb.lever.requests().len(), h.sb.namely.requests().len());
-    let answer = lever_hire_webhook::handle_with(&deps, &h.settings, post(&h.hire(42))).await.expect("answer");
+    let answer =
+        lever_hire_webhook::handle_with(&deps, &h.settings, post(&h.hire(sandbox::now_ms()))).await.expect("answer");
     assert_eq!(answer["statusCode"], 401, "{answer}");
-    assert!(answer["body"].as_str().unwrap_or("").contains("webhook_signature_tokens"), "{answer}");
+    // The caller is not told about this deployment's settings; the log says what to fix.
+    assert!(!answer["body"].as_str().unwrap_or("").contains("webhook_signature_tokens"), "{answer}");
+    assert!(h.logs.lines().iter().any(|l| l.contains("add `webhook_signature_tokens`")), "no log says what to fix");
+    assert_eq!((h.sb.lever.requests().len(), h.sb.namely.requests().len()), before);
+    assert!(run_log_rows(&dir.join("runs.sqlite3")).is_empty(), "a refused delivery was recorded");
+
+    // Method and size are checked before any secret is read: with an unreadable Lever secret, junk
+    // still gets 405 and 413; a real delivery gets a 503 that names no secret, path or setting.
+    let dir = h.dir.join("unreadable-secret");
+    let (deps, _) = e2e::sandbox_deps(&h.sb, &dir, &[("LEVER_SECRET_JSON", "{not json")]);
+    let call = |event: Value| lever_hire_webhook::handle_with(&deps, &h.settings, event);
+    assert_eq!(call(request("GET", "")).await.expect("answer")["statusCode"], 405);
+    let oversized = padded(&h.hire(sandbox::now_ms()), MAX_BODY + 1);
+    assert_eq!(call(post(&oversized)).await.expect("answer")["statusCode"], 413);
+    let answer = call(post(&h.hire(sandbox::now_ms()))).await.expect("answer");
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    let body = answer["body"].as_str().unwrap_or("").to_lowercase();
+    for private in ["secret", "lever_secret_json", "json", "/", "arn:"] {
+        assert!(!body.contains(private), "the 503 shows '{private}': {body}");
+    }
+
+    // Blank tokens are no tokens: never an HMAC key, even for a body signed with the empty key.
+    let blank = json!({"api_key": h.sb.credentials.lever_api_key, "webhook_signature_tokens": ["", "  "]}).to_string();
+    let dir = h.dir.join("blank-tokens");
+    let (deps, _) = e2e::sandbox_deps(&h.sb, &dir, &[("LEVER_SECRET_JSON", &blank)]);
+    let o = h.opportunity(0);
+    let signed_with_blank =
+        lever_signed_delivery("candidateHired", json!({"opportunityId": o["id"]}), "", sandbox::now_ms());
+    let answer = lever_hire_webhook::handle_with(&deps, &h.settings, post(&signed_with_blank)).await.expect("answer");
+    assert_eq!(answer["statusCode"], 401, "{answer}");
     assert_eq!((h.sb.lever.requests().len(), h.sb.namely.requests().len()), before);
     assert!(run_log_rows(&dir.join("runs.sqlite3")).is_empty(), "a refused delivery was recorded");
 }

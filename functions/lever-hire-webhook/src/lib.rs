@@ -17,7 +17,7 @@ pub mod transfer;
 use app::{BadEvent, Connection, Deps};
 use chrono::Utc;
 use connectors::lever::OpportunityFilter;
-use delivery::{classify, read_delivery, Classified};
+use delivery::{classify, read_delivery, Classified, Delivery, Freshness, Refusal};
 use function_url::json_response;
 use lambda_http::{Body, Request, Response};
 use platform::runlog::Entry;
@@ -43,8 +43,7 @@ pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
         Ok(settings) => handle_with(deps, &settings, payload).await,
         Err(e) if function_url::is_function_url(&payload) => {
             tracing::error!(error = %e, "hire settings are not usable; the delivery was not accepted");
-            let answer = json_response(503, &json!({"error": e.to_string()}));
-            Ok(function_url::serve(payload, |_| async move { answer }).await)
+            Ok(function_url::serve(payload, |_| async move { not_accepted_now() }).await)
         }
         Err(e) => Err(e.into()),
     }
@@ -71,6 +70,13 @@ pub async fn handle_with(deps: &Deps, settings: &HireSettings, payload: Value) -
     match serde_json::from_value::<HireEvent>(payload.clone()) {
         Ok(HireEvent::RetrySweep) => Box::pin(sweep(deps, settings, Trigger::Schedule)).await,
         Ok(HireEvent::Sync) => Box::pin(sweep(deps, settings, Trigger::Manual)).await,
+        Ok(HireEvent::Transfer { opportunity_id }) if !delivery::is_opportunity_id(&opportunity_id) => {
+            Err(BadEvent::new(format!(
+                "'{opportunity_id}' is not a Lever opportunity id: copy it from the candidate's URL in Lever \
+                 (letters, digits and '-')"
+            ))
+            .into())
+        }
         Ok(HireEvent::Transfer { opportunity_id }) => {
             let attempt = Attempt { opportunity_id, attempt_number: 1, forced: true };
             let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Manual, vec![attempt])).await;
@@ -87,23 +93,66 @@ pub async fn handle_with(deps: &Deps, settings: &HireSettings, payload: Value) -
     }
 }
 
+/// The 503 a caller gets when this side cannot take a delivery now. It names no secret, path or
+/// setting (the caller is not trusted yet); the log line says what went wrong.
+fn not_accepted_now() -> Response<Body> {
+    json_response(503, &json!({"error": "the delivery could not be accepted right now; deliver it again later"}))
+}
+
+/// Refuses a request: its status and a short reason to the caller, the whole reason to the log.
+fn refuse(refusal: &Refusal) -> Response<Body> {
+    match refusal {
+        Refusal::NoTokens => tracing::error!(status = refusal.status(), reason = %refusal, "webhook request refused"),
+        _ => tracing::warn!(status = refusal.status(), reason = %refusal, "webhook request refused"),
+    }
+    refusal.response()
+}
+
+/// The run-log entry kind that remembers each delivery token, so a captured signature cannot be
+/// replayed with other data (Lever signs `token` and `triggeredAt`, not `data`).
+pub const DELIVERY_KIND: &str = "delivery";
+
+/// Remembers the delivery's token with its body's fingerprint (a conditional insert; the entry is
+/// closed, so it expires with the run log's retention). A byte-identical retry passes; the same
+/// token with another body is [`Refusal::Replayed`].
+async fn remember_delivery(deps: &Deps, delivery: &Delivery) -> Result<Result<(), Refusal>, platform::RunLogError> {
+    let id = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(delivery.token.as_bytes()));
+    let body = json!({"body_sha256": delivery.body_sha256, "event": delivery.event,
+                      "triggered_at": delivery.triggered_at});
+    let entry = Entry::new(DELIVERY_KIND, &id, "received", false, body);
+    Ok(match deps.runlog.insert_entry(&entry).await? {
+        None => Ok(()),
+        Some(seen) if seen.body.get("body_sha256").and_then(Value::as_str) == Some(&delivery.body_sha256) => Ok(()),
+        Some(_) => Err(Refusal::Replayed),
+    })
+}
+
 /// A Lever delivery: verified, recorded and queued before the 2xx; refused with nothing written.
 async fn receive(deps: &Deps, settings: &HireSettings, request: Request) -> Response<Body> {
     let unavailable = |what: &str, e: &dyn std::fmt::Display| {
         tracing::error!(error = %e, "{what}; Lever will deliver again");
-        json_response(503, &json!({"error": format!("{what}: {e}")}))
+        not_accepted_now()
     };
+    if let Err(refusal) = delivery::precheck(&request, settings.max_body_bytes) {
+        return refuse(&refusal);
+    }
     let tokens = match deps.secrets.lever().await {
         Ok(secret) => secret.webhook_signature_tokens,
         Err(e) => return unavailable("the Lever secret could not be read", &e),
     };
-    let delivery = match read_delivery(&request, settings.max_body_bytes, &tokens) {
-        Ok(d) => d,
-        Err(refusal) => {
-            tracing::warn!(status = refusal.status(), reason = %refusal, "webhook request refused");
-            return refusal.response();
-        }
+    let freshness = Freshness {
+        now_ms: u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
+        window_ms: settings.replay_window_hours.saturating_mul(3_600_000),
     };
+    let delivery = match read_delivery(&request, settings.max_body_bytes, &tokens, freshness) {
+        Ok(d) => d,
+        Err(refusal) => return refuse(&refusal),
+    };
+    match remember_delivery(deps, &delivery).await {
+        Ok(Ok(())) => {}
+        Ok(Err(refusal)) => return refuse(&refusal),
+        Err(e) => return unavailable("the delivery could not be recorded", &e),
+    }
     let opportunity_id = match classify(&delivery, &settings.trigger) {
         Classified::Test => {
             tracing::info!(event = %delivery.event, "Lever test delivery received");

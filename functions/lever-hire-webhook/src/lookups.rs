@@ -1,6 +1,7 @@
 //! Lever account settings the webhook needs to recognise a hire, cached for the container's life:
-//! the archive reasons of type `hired` (a per-account id) and the stages (to match a stage name).
-//! An id the cache does not know refreshes it, so a reason or stage added in Lever is seen at once.
+//! every archive reason with whether its type is `hired` (a per-account id), and the stages (to
+//! match a stage name). Only an id the cache does not know refreshes it, so a reason or stage added
+//! in Lever is seen at once and a delivery for a known one (hired or not) costs no Lever call.
 
 use connectors::lever::LeverClient;
 use std::collections::HashMap;
@@ -12,8 +13,8 @@ const MAX_AGE: Duration = Duration::from_secs(15 * 60);
 
 struct Cached {
     at: Instant,
-    /// Archive reason ids of type `hired`.
-    hired: Vec<String>,
+    /// Every archive reason id, with true when its type is `hired`.
+    reasons: Vec<(String, bool)>,
     /// Stage `(id, name)` pairs.
     stages: Vec<(String, String)>,
 }
@@ -28,31 +29,36 @@ fn cached<T>(lever: &LeverClient, read: impl FnOnce(&Cached) -> T) -> Option<T> 
 
 async fn refresh(lever: &LeverClient) -> Result<(), connectors::Error> {
     let (reasons, stages) = tokio::join!(lever.list_archive_reasons(), lever.list_stages());
-    let hired = reasons?.into_iter().filter(|r| r.is_hired()).map(|r| r.id).collect();
+    let reasons = reasons?.into_iter().map(|r| (r.is_hired(), r.id)).map(|(hired, id)| (id, hired)).collect();
     let stages = stages?.into_iter().map(|s| (s.id, s.text.unwrap_or_default())).collect();
     let mut guard = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     guard
         .get_or_insert_with(HashMap::new)
-        .insert(lever.base_url().to_string(), Cached { at: Instant::now(), hired, stages });
+        .insert(lever.base_url().to_string(), Cached { at: Instant::now(), reasons, stages });
     Ok(())
+}
+
+fn hired_ids(c: &Cached) -> Vec<String> {
+    c.reasons.iter().filter(|(_, hired)| *hired).map(|(id, _)| id.clone()).collect()
 }
 
 /// The ids of the account's archive reasons of type `hired`.
 pub async fn hired_reason_ids(lever: &LeverClient) -> Result<Vec<String>, connectors::Error> {
-    if let Some(ids) = cached(lever, |c| c.hired.clone()) {
+    if let Some(ids) = cached(lever, hired_ids) {
         return Ok(ids);
     }
     refresh(lever).await?;
-    Ok(cached(lever, |c| c.hired.clone()).unwrap_or_default())
+    Ok(cached(lever, hired_ids).unwrap_or_default())
 }
 
 /// Whether `reason_id` is an archive reason of type `hired`.
 pub async fn is_hired_reason(lever: &LeverClient, reason_id: &str) -> Result<bool, connectors::Error> {
-    if cached(lever, |c| c.hired.iter().any(|h| h == reason_id)) == Some(true) {
-        return Ok(true);
+    let known = |c: &Cached| c.reasons.iter().find(|(id, _)| id == reason_id).map(|(_, hired)| *hired);
+    if let Some(Some(hired)) = cached(lever, known) {
+        return Ok(hired);
     }
     refresh(lever).await?;
-    Ok(cached(lever, |c| c.hired.iter().any(|h| h == reason_id)).unwrap_or(false))
+    Ok(cached(lever, known).flatten().unwrap_or(false))
 }
 
 /// Whether `stage_id` is the configured stage, given by id or by name (case-insensitive).

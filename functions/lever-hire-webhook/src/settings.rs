@@ -29,12 +29,17 @@ pub struct HireSettings {
     pub perform_as: Option<String>,
     /// Webhook bodies above this size are refused with 413.
     pub max_body_bytes: usize,
+    /// Deliveries triggered longer ago than this are refused (401): Lever's five retries fit well
+    /// inside, a captured delivery replayed later does not.
+    pub replay_window_hours: u64,
 }
 
 pub const DEFAULT_NEW_HIRE_FORM: &str = "Namely New Hire Form";
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 /// Lever's deliveries are a few hundred bytes; anything near this is not Lever.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// Lever's retry schedule is not documented; three days covers a weekend outage of this side.
+pub const DEFAULT_REPLAY_WINDOW_HOURS: u64 = 72;
 
 impl HireSettings {
     pub fn from_env() -> Result<HireSettings, ConfigError> {
@@ -100,6 +105,7 @@ impl HireSettings {
             perform_as: get("LEVER_PERFORM_AS"),
             max_body_bytes: usize::try_from(number("WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES as u64, 1024)?)
                 .unwrap_or(usize::MAX),
+            replay_window_hours: number("WEBHOOK_REPLAY_WINDOW_HOURS", DEFAULT_REPLAY_WINDOW_HOURS, 1)?,
         })
     }
 }
@@ -122,6 +128,9 @@ mod tests {
         assert_eq!(s.time_zone, chrono_tz::UTC);
         assert_eq!(s.new_hire_form, "Namely New Hire Form");
         assert_eq!(s.field_map, FieldMap::builtin());
+        assert_eq!(s.replay_window_hours, 72);
+        assert_eq!(settings(&[("WEBHOOK_REPLAY_WINDOW_HOURS", "6")]).unwrap().replay_window_hours, 6);
+        assert_eq!(settings(&[("WEBHOOK_REPLAY_WINDOW_HOURS", "0")]).unwrap_err().name, "WEBHOOK_REPLAY_WINDOW_HOURS");
     }
 
     #[test]

@@ -223,10 +223,16 @@ pub async fn attempt(deps: &Deps, settings: &HireSettings, run_id: &str, attempt
             } else {
                 reason
             };
+            let last_note = entry.body.get(LAST_FAILURE_NOTE).and_then(Value::as_str).map(str::to_string);
             let written = match &lever {
-                Ok(lever) => write_failure(lever, settings, id, &reason).await,
+                Ok(lever) => write_failure(lever, settings, id, &reason, last_note.as_deref()).await,
                 Err(e) => Err(e.to_string()),
             };
+            if written.is_ok() {
+                if let Value::Object(body) = &mut entry.body {
+                    body.insert(LAST_FAILURE_NOTE.into(), json!(reason));
+                }
+            }
             match written {
                 Ok(()) => AttemptOutcome {
                     action: Action::Failed,
@@ -264,6 +270,11 @@ async fn settle(deps: &Deps, key: &str, run_id: &str, entry: &mut Entry, outcome
     };
     if let Err(e) = claim {
         tracing::warn!(key, error = %e, "could not update the hire's claim; its lease runs out on its own");
+    }
+    if state == TRANSFERRED {
+        if let Value::Object(body) = &mut entry.body {
+            body.remove(LAST_FAILURE_NOTE);
+        }
     }
     entry.state = state.to_string();
     entry.open = state == QUEUED;
@@ -644,14 +655,28 @@ async fn noted_already(lever: &LeverClient, id: &str, namely_id: &str) -> bool {
     }
 }
 
-/// Failure tag on, retry tag off, and a note saying what to fix.
-async fn write_failure(lever: &LeverClient, settings: &HireSettings, id: &str, reason: &str) -> Result<(), String> {
+/// The hire entry's memory of the failure reason last written to Lever as a note.
+const LAST_FAILURE_NOTE: &str = "last_failure_note";
+
+/// Failure tag on, retry tag off, and a note saying what to fix, unless the last failure note
+/// written for this hire (`last_note`) said the same: the tags are set again, the note is not.
+async fn write_failure(
+    lever: &LeverClient,
+    settings: &HireSettings,
+    id: &str,
+    reason: &str,
+    last_note: Option<&str>,
+) -> Result<(), String> {
     let by = settings.perform_as.as_deref();
     let text = format!(
         "Namely: failed to transfer. {reason}\nWhen it is fixed, add the tag '{TAG_RETRY}' to this opportunity to try again."
     );
     lever.remove_tags(id, &[TAG_RETRY.to_string()], by).await.map_err(|e| e.to_string())?;
     lever.add_tags(id, &[TAG_FAILED.to_string()], by).await.map_err(|e| e.to_string())?;
+    if last_note == Some(reason) {
+        tracing::info!(opportunity_id = id, "the failure note would repeat the last one; not written again");
+        return Ok(());
+    }
     lever.add_note(id, &NewNote { value: text, ..Default::default() }, by).await.map_err(|e| e.to_string())?;
     Ok(())
 }

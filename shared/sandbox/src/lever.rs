@@ -386,6 +386,12 @@ impl Vendor for Lever {
 
 /// Builds a Lever webhook delivery signed as lever.md §2.3 documents: `signature` is the lowercase
 /// hex HMAC-SHA256 of `token + triggeredAt` (decimal digits), keyed by the webhook's signature token.
+/// Now in epoch milliseconds, as Lever puts it in `triggeredAt`.
+pub fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
 pub fn lever_signed_delivery(event: &str, data: Value, signature_token: &str, triggered_at_ms: u64) -> Value {
     // 48 hex characters, like Lever's per-request token.
     let token = format!("{}{}", uuid::Uuid::new_v4().simple(), &uuid::Uuid::new_v4().simple().to_string()[..16]);

@@ -15,7 +15,7 @@ mod theorg;
 
 use std::sync::{Arc, Mutex};
 
-pub use lever::lever_signed_delivery;
+pub use lever::{lever_signed_delivery, now_ms};
 pub use server::{Fault, FaultRule, RecordedRequest, VendorHandle};
 pub use tenant::{
     Credentials, LessonlyCustomField, LessonlyData, LessonlyGroup, LeverData, LitmosData, NamelyData, Tenant,
