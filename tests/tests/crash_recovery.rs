@@ -82,7 +82,10 @@ struct Hire {
 }
 
 async fn hire() -> Hire {
-    let w = world(Tenant::small(), &[]).await;
+    hire_in(world(Tenant::small(), &[]).await).await
+}
+
+async fn hire_in(w: World) -> Hire {
     let settings = HireSettings::from_lookup(|_| None).expect("settings");
     let id = w.sb.lever_data().hired_opportunity_ids()[0].clone();
     // The webhook recorded the hire before it queued it.
@@ -176,6 +179,90 @@ async fn a_worker_that_died_before_learning_the_new_profile_id_links_it_by_email
     assert_eq!(history[0].action, Action::Updated, "linked, not created: {history:?}");
     let detail = history[0].detail.clone().unwrap_or_default();
     assert!(detail.contains("linked") && detail.contains(s(&h.profiles()[0]["id"])), "{detail}");
+    h.assert_transferred_once().await;
+}
+
+/// An SQS message of another Lever event of the same hire (`candidateArchiveChange`).
+fn sqs_archive_event(id: &str, receive_count: u32) -> Value {
+    let body = json!({"opportunity_id": id, "event": "candidateArchiveChange", "triggered_at": 2});
+    json!({"Records": [{"messageId": format!("archive-{receive_count}"), "receiptHandle": "r",
+        "body": body.to_string(), "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:hires"}]})
+}
+
+#[tokio::test]
+async fn a_create_answered_after_the_timeout_is_never_sent_twice_even_where_namely_allows_one_email_twice() {
+    // Namely takes the create but lands it only after the worker stopped waiting (0.5 s), and this
+    // account does not refuse a second profile with a taken e-mail.
+    let w = world(Tenant::small(), &[("VENDOR_TIMEOUT_SECONDS", "0.5")]).await;
+    w.sb.with_namely(|d| d.unique_emails = false);
+    let h = hire_in(w).await;
+    h.w.sb
+        .namely
+        .inject(FaultRule::new(Fault::Late(Duration::from_millis(1500))).method("POST").path("/profiles").times(1));
+    let first = h.work(1).await;
+    assert_eq!(first["batchItemFailures"].as_array().map(Vec::len), Some(1), "{first}");
+    let history = h.w.runlog.record_history(lever_hire_webhook::FUNCTION, &h.id, 5).await.unwrap();
+    let detail = history[0].detail.clone().unwrap_or_default();
+    assert!(detail.contains("may have created the profile") && detail.contains("held"), "{detail}");
+
+    // Lever's second event of the same hire arrives before the create has landed: the hire is held.
+    assert!(h.profiles().is_empty(), "the create has not landed yet");
+    let held = h.w.runlog.claim(&claim_key(&h.id), "probe", chrono::Duration::minutes(1)).await.unwrap();
+    assert!(matches!(held, platform::Claim::InProgress { .. }), "the unknown create released the hire: {held:?}");
+    let second = lever_hire_webhook::handle_with(&h.w.deps, &h.settings, sqs_archive_event(&h.id, 1)).await.unwrap();
+    assert_eq!(second["batchItemFailures"], json!([]), "{second}");
+    assert_eq!(h.posts(&h.w.sb.namely, "/profiles"), 1, "a second create was sent while the first was unknown");
+
+    // The create lands; the lease runs out; the next attempt looks Namely up first and links it.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    assert_eq!(h.profiles().len(), 1);
+    h.lease_runs_out().await;
+    assert_eq!(h.work(2).await["batchItemFailures"], json!([]));
+    h.assert_transferred_once().await;
+}
+
+#[tokio::test]
+async fn a_resume_that_failed_transiently_is_attached_by_the_next_attempt_to_the_same_profile() {
+    let h = hire().await;
+    // Namely creates the profile, then fails the file upload once (a 503).
+    h.w.sb.namely.inject(FaultRule::new(Fault::ServerError(503)).method("POST").path("/files").times(1));
+    let first = h.work(1).await;
+    assert_eq!(first["batchItemFailures"].as_array().map(Vec::len), Some(1), "the hire waits for its resume: {first}");
+    assert_eq!(h.profiles().len(), 1);
+    assert!(h.profiles()[0]["resume"].is_null(), "{:?}", h.profiles()[0]);
+    let entry = h.w.runlog.entry("hire", &h.id).await.unwrap().unwrap();
+    assert!(entry.open && entry.body["namely_id"] == h.profiles()[0]["id"], "{entry:?}");
+    assert!(h.notes().is_empty(), "Lever is told once the hire is finished");
+
+    assert_eq!(h.work(2).await["batchItemFailures"], json!([]));
+    h.assert_transferred_once().await;
+    // Later deliveries find it done.
+    let before = h.w.sb.namely.requests().len();
+    assert_eq!(h.work(3).await["batchItemFailures"], json!([]));
+    assert_eq!(h.w.sb.namely.requests().len(), before);
+}
+
+#[tokio::test]
+async fn a_finished_hire_whose_entry_stayed_open_is_closed_not_run_again() {
+    let h = hire().await;
+    assert_eq!(h.work(1).await["batchItemFailures"], json!([]));
+    h.assert_transferred_once().await;
+    // The entry write after the claim was completed failed (or a redelivery reopened the entry).
+    let mut entry = h.w.runlog.entry("hire", &h.id).await.unwrap().unwrap();
+    entry.state = "queued".into();
+    entry.open = true;
+    entry.updated_at = chrono::Utc::now() - chrono::Duration::hours(1);
+    h.w.runlog.put_entry(&entry).await.unwrap();
+
+    let sweep =
+        lever_hire_webhook::handle_with(&h.w.deps, &h.settings, json!({"action": "retry-sweep"})).await.unwrap();
+    assert_eq!(sweep["counts"]["unchanged"], 1, "{sweep}");
+    let entry = h.w.runlog.entry("hire", &h.id).await.unwrap().unwrap();
+    assert_eq!((entry.state.as_str(), entry.open), ("transferred", false), "{entry:?}");
+    let sweep =
+        lever_hire_webhook::handle_with(&h.w.deps, &h.settings, json!({"action": "retry-sweep"})).await.unwrap();
+    assert_eq!(sweep["counts"]["unchanged"], 0, "the sweep ran the finished hire again: {sweep}");
     h.assert_transferred_once().await;
 }
 

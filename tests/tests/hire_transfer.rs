@@ -116,6 +116,15 @@ impl Harness {
             "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:hires"}]})
     }
 
+    /// A POST /profiles answered 5xx may have created the profile, so the hire stays held until its
+    /// lease runs out; SQS hands the message out again only after its visibility timeout, later still.
+    async fn lease_runs_out(&self, index: usize) {
+        let key = lever_hire_webhook::transfer::claim_key(&self.id(index));
+        let held = self.runlog.claim(&key, "probe", chrono::Duration::minutes(1)).await.unwrap();
+        assert!(matches!(held, platform::Claim::InProgress { .. }), "the hire should be held: {held:?}");
+        self.runlog.release(&key).await.unwrap();
+    }
+
     async fn history(&self, index: usize) -> Vec<platform::Outcome> {
         self.runlog.record_history(lever_hire_webhook::FUNCTION, &self.id(index), 20).await.unwrap()
     }
@@ -390,8 +399,9 @@ async fn when_namely_is_down_the_hire_waits_on_the_queue_and_is_transferred_late
     assert!(entry.open && entry.state == "queued", "{entry:?}");
     assert!(h.history(0).await[0].detail.as_deref().unwrap().contains("will retry"));
 
-    // Namely is back; SQS hands the message out again.
+    // Namely is back; SQS hands the message out again, after the hire's lease ran out.
     h.sb.namely.clear_faults();
+    h.lease_runs_out(0).await;
     let batch = h.invoke(h.sqs_event(0, 2)).await;
     assert_eq!(batch["batchItemFailures"], json!([]), "{batch}");
     assert_eq!(h.namely_profiles(&h.email(0)).len(), 1, "exactly one profile, whatever the first POST did");
@@ -404,6 +414,7 @@ async fn a_hire_that_keeps_meeting_an_outage_is_failed_visibly_on_its_last_attem
     let h = harness(&[("HIRE_MAX_ATTEMPTS", "2")]).await;
     h.sb.namely.inject(FaultRule::new(Fault::ServerError(502)).method("POST"));
     assert_eq!(h.invoke(h.sqs_event(1, 1)).await["batchItemFailures"].as_array().unwrap().len(), 1);
+    h.lease_runs_out(1).await;
     let batch = h.invoke(h.sqs_event(1, 2)).await;
     assert_eq!(batch["batchItemFailures"], json!([]), "the last attempt settles it: {batch}");
     assert!(h.tags(1).contains(&TAG_FAILED.to_string()));

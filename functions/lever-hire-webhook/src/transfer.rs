@@ -29,8 +29,10 @@ pub const TRANSFERRED: &str = "transferred";
 pub const FAILED: &str = "failed";
 pub const SKIPPED: &str = "skipped";
 
-/// How long one attempt may hold a hire before another may take it over (its holder died).
-const LEASE_MINUTES: i64 = 10;
+/// How long one attempt may hold a hire before another may take it over (its holder died, or its
+/// create's outcome is unknown). Longer than the function timeout, shorter than the queue's
+/// visibility timeout (checked against `template.yaml` by a test).
+pub const LEASE_MINUTES: i64 = 10;
 
 /// The idempotency key of a hire.
 pub fn claim_key(opportunity_id: &str) -> String {
@@ -68,6 +70,9 @@ enum Stop {
     Fail(String),
     /// A vendor outage or throttling: try again later.
     Later(String),
+    /// Namely's answer to the create was lost (a timeout, a 5xx, a broken connection): the profile
+    /// may exist or may still land. Try again later, after looking it up, and hold the hire until then.
+    Unknown(String),
 }
 
 impl From<connectors::Error> for Stop {
@@ -80,7 +85,8 @@ impl From<connectors::Error> for Stop {
                 Stop::Fail(format!("{}; then add the tag '{TAG_RETRY}'", app::namely_read_error(&e)))
             }
             ErrorKind::Permanent => Stop::Fail(e.to_string()),
-            _ => Stop::Later(e.to_string()),
+            ErrorKind::OutcomeUnknown => Stop::Unknown(e.to_string()),
+            ErrorKind::Transient | ErrorKind::RateLimited => Stop::Later(e.to_string()),
         }
     }
 }
@@ -123,6 +129,7 @@ pub async fn attempt(deps: &Deps, settings: &HireSettings, run_id: &str, attempt
     match claimed {
         Ok(Claim::Acquired) => {}
         Ok(Claim::Done { result, .. }) => {
+            close_finished_entry(deps, id, result.as_deref()).await;
             return AttemptOutcome {
                 action: Action::Unchanged,
                 label: None,
@@ -132,7 +139,7 @@ pub async fn attempt(deps: &Deps, settings: &HireSettings, run_id: &str, attempt
                 ),
                 namely_id: result,
                 retry_later: false,
-            }
+            };
         }
         Ok(Claim::InProgress { owner, .. }) => {
             return AttemptOutcome {
@@ -160,6 +167,9 @@ pub async fn attempt(deps: &Deps, settings: &HireSettings, run_id: &str, attempt
     };
     let mut label = None;
     let result = Box::pin(run(deps, settings, attempt, &mut entry, &mut label)).await;
+    // A create whose outcome is unknown keeps the hire until the lease runs out, so no other
+    // attempt (another Lever event of the same hire) creates before the first create can be seen.
+    let hold_claim = matches!(&result, Err(Stop::Unknown(_))) && attempt.attempt_number < settings.max_attempts;
     let lever = deps.clients.lever(deps).await;
     let outcome = match result {
         Ok(done) => {
@@ -217,46 +227,95 @@ pub async fn attempt(deps: &Deps, settings: &HireSettings, run_id: &str, attempt
             namely_id: None,
             retry_later: true,
         },
+        Err(Stop::Unknown(reason)) if attempt.attempt_number < settings.max_attempts => AttemptOutcome {
+            action: Action::Failed,
+            label: label.clone(),
+            detail: format!(
+                "attempt {} of {} failed, will retry: {reason}; Namely may have created the profile, so the hire is \
+                 held for {LEASE_MINUTES} minutes, then looked up by e-mail before anything is sent again",
+                attempt.attempt_number, settings.max_attempts
+            ),
+            namely_id: None,
+            retry_later: true,
+        },
+        Err(Stop::Unknown(reason)) => {
+            let reason = format!(
+                "{reason}; Namely may have created the profile: look for it in Namely before adding '{TAG_RETRY}' \
+                 (a retry links an existing profile rather than creating another)"
+            );
+            fail(settings, attempt, &lever, &mut entry, label.clone(), reason).await
+        }
         Err(Stop::Later(reason)) | Err(Stop::Fail(reason)) => {
-            let reason = if attempt.attempt_number >= settings.max_attempts && !attempt.forced {
-                format!("{reason} (gave up after {} attempts)", attempt.attempt_number)
-            } else {
-                reason
-            };
-            let last_note = entry.body.get(LAST_FAILURE_NOTE).and_then(Value::as_str).map(str::to_string);
-            let written = match &lever {
-                Ok(lever) => write_failure(lever, settings, id, &reason, last_note.as_deref()).await,
-                Err(e) => Err(e.to_string()),
-            };
-            if written.is_ok() {
-                if let Value::Object(body) = &mut entry.body {
-                    body.insert(LAST_FAILURE_NOTE.into(), json!(reason));
-                }
-            }
-            match written {
-                Ok(()) => AttemptOutcome {
-                    action: Action::Failed,
-                    label: label.clone(),
-                    detail: reason,
-                    namely_id: None,
-                    retry_later: false,
-                },
-                Err(e) => AttemptOutcome {
-                    action: Action::Failed,
-                    label: label.clone(),
-                    detail: format!("{reason}; Lever could not be told, will retry: {e}"),
-                    namely_id: None,
-                    retry_later: true,
-                },
-            }
+            fail(settings, attempt, &lever, &mut entry, label.clone(), reason).await
         }
     };
-    settle(deps, &key, run_id, &mut entry, &outcome).await;
+    settle(deps, &key, run_id, &mut entry, &outcome, hold_claim).await;
     outcome
 }
 
-/// Records where the hire stands: the claim (done, or free for the next attempt) and its entry.
-async fn settle(deps: &Deps, key: &str, run_id: &str, entry: &mut Entry, outcome: &AttemptOutcome) {
+/// The end of an attempt that needs a person: Lever gets the failure tag and (unless it would
+/// repeat the last one) a note saying what to fix.
+async fn fail(
+    settings: &HireSettings,
+    attempt: &Attempt,
+    lever: &Result<LeverClient, app::Error>,
+    entry: &mut Entry,
+    label: Option<String>,
+    reason: String,
+) -> AttemptOutcome {
+    let id = attempt.opportunity_id.as_str();
+    let reason = if attempt.attempt_number >= settings.max_attempts && !attempt.forced {
+        format!("{reason} (gave up after {} attempts)", attempt.attempt_number)
+    } else {
+        reason
+    };
+    let last_note = entry.body.get(LAST_FAILURE_NOTE).and_then(Value::as_str).map(str::to_string);
+    let written = match lever {
+        Ok(lever) => write_failure(lever, settings, id, &reason, last_note.as_deref()).await,
+        Err(e) => Err(e.to_string()),
+    };
+    match written {
+        Ok(()) => {
+            if let Value::Object(body) = &mut entry.body {
+                body.insert(LAST_FAILURE_NOTE.into(), json!(reason));
+            }
+            AttemptOutcome { action: Action::Failed, label, detail: reason, namely_id: None, retry_later: false }
+        }
+        Err(e) => AttemptOutcome {
+            action: Action::Failed,
+            label,
+            detail: format!("{reason}; Lever could not be told, will retry: {e}"),
+            namely_id: None,
+            retry_later: true,
+        },
+    }
+}
+
+/// A hire whose claim is done is transferred: its entry says so and is closed, whatever an entry
+/// write that failed (or a redelivery that reopened it) left, so no sweep runs it again.
+async fn close_finished_entry(deps: &Deps, id: &str, namely_id: Option<&str>) {
+    let mut entry = match deps.runlog.entry(ENTRY_KIND, id).await {
+        Ok(Some(entry)) if entry.open || entry.state != TRANSFERRED => entry,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(opportunity_id = id, error = %e, "could not read the finished hire's entry");
+            return;
+        }
+    };
+    entry.state = TRANSFERRED.into();
+    entry.open = false;
+    entry.updated_at = platform::runlog::now_ms();
+    if let (Value::Object(body), Some(namely_id)) = (&mut entry.body, namely_id) {
+        body.insert("namely_id".into(), json!(namely_id));
+    }
+    if let Err(e) = deps.runlog.put_entry(&entry).await {
+        tracing::warn!(opportunity_id = id, error = %e, "could not close the finished hire's entry");
+    }
+}
+
+/// Records where the hire stands: the claim (done, held until its lease runs out, or free for the
+/// next attempt) and its entry.
+async fn settle(deps: &Deps, key: &str, run_id: &str, entry: &mut Entry, outcome: &AttemptOutcome, hold_claim: bool) {
     let state = match (outcome.retry_later, outcome.action) {
         (true, _) => QUEUED,
         (false, Action::Created | Action::Updated) => TRANSFERRED,
@@ -265,6 +324,8 @@ async fn settle(deps: &Deps, key: &str, run_id: &str, entry: &mut Entry, outcome
     };
     let claim = if state == TRANSFERRED {
         deps.runlog.complete(key, run_id, outcome.namely_id.as_deref()).await
+    } else if hold_claim {
+        Ok(())
     } else {
         deps.runlog.release(key).await
     };
@@ -354,14 +415,21 @@ async fn run(
 
     // An earlier attempt that created the profile left its id; else look for the email.
     if let Some(existing) = find_existing(&namely, known.as_deref(), &hire, settings.record_type).await? {
-        let mut notes = vec![format!(
-            "a Namely profile with the email {} already existed, so it was linked and no profile was created",
-            existing.email.as_deref().or(existing.personal_email.as_deref()).unwrap_or(&hire.email)
-        )];
+        let mut notes = vec![if known.as_deref() == Some(existing.id.as_str()) {
+            "the profile an earlier attempt of this transfer created was finished; no profile was created".to_string()
+        } else {
+            format!(
+                "a Namely profile with the email {} already existed, so it was linked and no profile was created",
+                existing.email.as_deref().or(existing.personal_email.as_deref()).unwrap_or(&hire.email)
+            )
+        }];
         // A profile created by an attempt that stopped before attaching the resume gets it now.
         if existing.custom("resume").is_none() {
-            if let Some(note) = attach_resume(&lever, &namely, &opportunity, &existing.id).await {
-                notes.push(note);
+            if let Some(problem) = attach_resume(&lever, &namely, &opportunity, &existing.id).await {
+                if let Value::Object(body) = &mut entry.body {
+                    body.insert("namely_id".into(), json!(existing.id));
+                }
+                resume_problem(problem, attempt, settings, &existing.id, &mut notes)?;
             }
         }
         return Ok(Transferred { namely_id: existing.id, linked: true, fields: hire.fields_sent(), notes });
@@ -378,8 +446,8 @@ async fn run(
         tracing::warn!(opportunity_id = id, error = %e, "could not save the new Namely id early");
     }
     let mut notes = hire.notes.clone();
-    if let Some(note) = attach_resume(&lever, &namely, &opportunity, &created.id).await {
-        notes.push(note);
+    if let Some(problem) = attach_resume(&lever, &namely, &opportunity, &created.id).await {
+        resume_problem(problem, attempt, settings, &created.id, &mut notes)?;
     }
     Ok(Transferred { namely_id: created.id, linked: false, fields: hire.fields_sent(), notes })
 }
@@ -532,14 +600,45 @@ fn namely_refusal(e: &connectors::Error) -> Option<String> {
     }
 }
 
+/// Why the resume is not attached.
+struct ResumeProblem {
+    /// A sentence for the note and the run log.
+    note: String,
+    /// A vendor outage or a lost answer: the next attempt may attach it.
+    transient: bool,
+}
+
+impl ResumeProblem {
+    fn new(note: String, e: &connectors::Error) -> ResumeProblem {
+        ResumeProblem { note, transient: e.kind() != ErrorKind::Permanent }
+    }
+}
+
+/// What to do about a resume that is not attached: a transient problem before the last attempt
+/// stops the attempt (the profile stays linked through the hire's entry, so the next attempt attaches
+/// the resume to it, never creating another); otherwise the transfer stands with a note.
+fn resume_problem(
+    problem: ResumeProblem,
+    attempt: &Attempt,
+    settings: &HireSettings,
+    namely_id: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), Stop> {
+    if problem.transient && attempt.attempt_number < settings.max_attempts {
+        return Err(Stop::Later(format!("Namely profile {namely_id} is in place, but {}", problem.note)));
+    }
+    notes.push(problem.note);
+    Ok(())
+}
+
 /// Downloads the candidate's first file (else the first resume) and attaches it as the Namely
-/// resume. Returns a sentence when that did not work; the transfer stands either way.
+/// resume. Returns what went wrong when that did not work.
 async fn attach_resume(
     lever: &LeverClient,
     namely: &NamelyClient,
     opportunity: &Opportunity,
     namely_id: &str,
-) -> Option<String> {
+) -> Option<ResumeProblem> {
     let id = opportunity.id.as_str();
     let source = match lever.list_files(id).await {
         Ok(files) if !files.is_empty() => files.into_iter().next().and_then(|f| {
@@ -553,9 +652,16 @@ async fn attach_resume(
                     file.name.clone().unwrap_or_else(|| format!("resume{}", file.ext.clone().unwrap_or_default()));
                 Some((File::Resume(r.id), name, file.ext))
             }),
-            Err(e) => return Some(format!("resume not attached: Lever's resumes could not be read: {e}")),
+            Err(e) => {
+                return Some(ResumeProblem::new(
+                    format!("resume not attached: Lever's resumes could not be read: {e}"),
+                    &e,
+                ))
+            }
         },
-        Err(e) => return Some(format!("resume not attached: Lever's files could not be read: {e}")),
+        Err(e) => {
+            return Some(ResumeProblem::new(format!("resume not attached: Lever's files could not be read: {e}"), &e))
+        }
     };
     let (file, name, ext) = source?;
     let bytes = match &file {
@@ -564,17 +670,27 @@ async fn attach_resume(
     };
     let bytes = match bytes {
         Ok(b) => b,
-        Err(e) => return Some(format!("resume '{name}' not attached: Lever could not provide it: {e}")),
+        Err(e) => {
+            return Some(ResumeProblem::new(
+                format!("resume '{name}' not attached: Lever could not provide it: {e}"),
+                &e,
+            ))
+        }
     };
     let uploaded = match namely.upload_file(&name, content_type(ext.as_deref()), &bytes).await {
         Ok(file_id) => file_id,
-        Err(e) => return Some(format!("resume '{name}' not attached: Namely did not take the file: {e}")),
+        Err(e) => {
+            return Some(ResumeProblem::new(
+                format!("resume '{name}' not attached: Namely did not take the file: {e}"),
+                &e,
+            ))
+        }
     };
     let mut change = NewProfile::default();
     change.custom.insert("resume".into(), json!(uploaded));
     match namely.update_profile(namely_id, &change).await {
         Ok(_) => None,
-        Err(e) => Some(format!("resume '{name}' uploaded but not linked to the profile: {e}")),
+        Err(e) => Some(ResumeProblem::new(format!("resume '{name}' uploaded but not linked to the profile: {e}"), &e)),
     }
 }
 

@@ -146,7 +146,7 @@ impl Namely {
             }
         }
         if let Some(e) = p["email"].as_str() {
-            if !e.is_empty() && d.profiles.iter().any(|x| x["email"] == e && x["id"] != p["id"]) {
+            if d.unique_emails && !e.is_empty() && d.profiles.iter().any(|x| x["email"] == e && x["id"] != p["id"]) {
                 errors.push("email has already been taken".into());
             }
         }

@@ -41,6 +41,9 @@ pub enum Fault {
     /// Answer normally, but only after this long. The work is done at once, as a slow vendor does
     /// it: a client that stops waiting never learns that its write went through.
     Slow(Duration),
+    /// Do the work only after this long, then answer: a write that lands late, so a client that
+    /// stops waiting and looks for it at once does not find it yet.
+    Late(Duration),
     /// 200 `text/html` login page.
     HtmlBody,
     /// 200 `application/json` with a truncated JSON body.
@@ -426,6 +429,10 @@ impl Server {
                 tokio::time::sleep(d).await;
                 resp
             }
+            Some(Fault::Late(d)) => {
+                tokio::time::sleep(d).await;
+                self.vendor.handle(&req)
+            }
             Some(Fault::HtmlBody) => login_page(self.vendor.name()),
             Some(Fault::MalformedJson) => {
                 Resp::text(200, "application/json; charset=utf-8", "{\"data\":[{\"id\":\"5a1f0c2e-")
@@ -457,12 +464,21 @@ pub(crate) async fn entry(State(server): State<Arc<Server>>, request: Request) -
         received_at: std::time::Instant::now(),
         answered_at: None,
     });
-    let resp = match server.vendor.route(&full_path) {
-        Err(resp) => resp,
-        Ok(path) => server.answer(Req { method, path, query, headers, body }).await,
-    };
-    server.set_status(id, resp.status);
-    to_http(resp)
+    // Run to the end even when the client hangs up: a vendor finishes a request whose caller stopped
+    // waiting (the write lands; only its answer is lost).
+    let worker = server.clone();
+    let answered = tokio::spawn(async move {
+        let resp = match worker.vendor.route(&full_path) {
+            Err(resp) => resp,
+            Ok(path) => worker.answer(Req { method, path, query, headers, body }).await,
+        };
+        worker.set_status(id, resp.status);
+        resp
+    });
+    match answered.await {
+        Ok(resp) => to_http(resp),
+        Err(e) => to_http(Resp::text(500, "text/plain", format!("sandbox handler failed: {e}"))),
+    }
 }
 
 fn to_http(resp: Resp) -> Response {

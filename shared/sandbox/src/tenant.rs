@@ -129,6 +129,9 @@ pub struct NamelyData {
     pub litmos_field_key: String,
     /// Files uploaded with `POST /files`: `{id, name, size}`.
     pub files: Vec<Value>,
+    /// Namely refuses a profile whose `email` another profile has ("email has already been
+    /// taken"), as the accounts seen do; false models one that does not.
+    pub unique_emails: bool,
 }
 
 impl NamelyData {
@@ -632,6 +635,7 @@ fn gen_namely(rng: &mut StdRng, spec: &TenantSpec, key: &str) -> NamelyData {
         fields,
         litmos_field_key: key.into(),
         files: Vec::new(),
+        unique_emails: true,
     }
 }
 
