@@ -68,7 +68,7 @@ pub async fn run(env_file: Option<PathBuf>) -> Result<bool, String> {
          \x20 cargo lambda watch --env-file {shown}\n\
          \x20 cargo lambda invoke lessonly-sync --data-ascii '{{\"action\":\"verify\"}}'\n\
          \x20 curl -sS -X POST -H 'content-type: application/json' --data @{delivery} \\\n\
-         \x20      http://127.0.0.1:9000/lambda-url/lever-hire-webhook/\n\
+         \x20      http://127.0.0.1:9000/lambda-url/lever-hire-receiver/\n\
          \x20 cargo run -p operator --bin hrctl -- --env-file {shown} runs\n\
          {who} is hired in Lever; {delivery} is the signed delivery Lever sends for it.\n\
          Runs are recorded in {run_log} (new at each start). Ctrl-C stops the sandbox.",

@@ -277,6 +277,76 @@ async fn an_opportunity_id_that_is_not_a_lever_id_is_ignored_not_retried() {
 }
 
 #[tokio::test]
+async fn a_hire_whose_every_delivery_was_refused_is_transferred_by_the_next_sweep_exactly_once() {
+    let h = harness(&[]).await;
+    let sweep_message = || async {
+        let run = h.runlog.latest_runs(Some(lever_hire_webhook::FUNCTION), 1).await.unwrap().remove(0);
+        run.message.unwrap_or_default()
+    };
+    // The first sweep after set-up starts reconciliation from now: earlier hires are not looked for.
+    let first = h.invoke(json!({"action": "retry-sweep"})).await;
+    assert_eq!(first["counts"]["created"], 0, "{first}");
+    assert!(sweep_message().await.contains("reconciliation starts now"), "{}", sweep_message().await);
+
+    // A candidate is hired in Lever now, but the signature token was rotated in Lever and not in the
+    // secret: each of Lever's deliveries is refused, and then Lever gives up.
+    let hired_reason = h.sb.lever_data().hired_reason_id;
+    let id = h.id(2);
+    let now = i64::try_from(sandbox::now_ms()).unwrap();
+    h.sb.with_lever(|d| {
+        let o = d.opportunity_mut(&id).unwrap();
+        o["archived"] = json!({"reason": hired_reason, "archivedAt": now});
+        o["updatedAt"] = json!(now);
+    });
+    let rotated =
+        lever_signed_delivery("candidateHired", json!({"opportunityId": id}), "rotated-token", sandbox::now_ms());
+    for _ in 0..5 {
+        assert_eq!(h.post(&rotated).await.0, 401);
+    }
+    assert_eq!(h.profile_creations(), 0);
+
+    // The next sweep finds it in Lever and transfers it; older hires stay out of its window.
+    let found = h.invoke(json!({"action": "retry-sweep"})).await;
+    assert_eq!(found["counts"]["created"], 1, "{found}");
+    assert_eq!(found["outcomes"][0]["opportunity_id"], id.as_str(), "{found}");
+    assert!(sweep_message().await.contains("1 never delivered"), "{}", sweep_message().await);
+    assert_eq!(h.profile_creations(), 1);
+    assert!(h.tags(2).contains(&TAG_SUCCESS.to_string()), "{:?}", h.tags(2));
+
+    // Exactly once: the next sweeps see it in Lever again (the overlap) and leave Namely alone.
+    let namely_calls = h.sb.namely.requests().len();
+    let again = h.invoke(json!({"action": "retry-sweep"})).await;
+    assert_eq!(again["counts"], json!({"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 0}));
+    assert_eq!(h.sb.namely.requests().len(), namely_calls, "a known hire cost Namely calls");
+    assert!(sweep_message().await.contains("0 never delivered"), "{}", sweep_message().await);
+    // A Lever call count that does not grow with the number of hires: one page per hired reason.
+    let before = h.sb.lever.requests().len();
+    h.invoke(json!({"action": "retry-sweep"})).await;
+    let lists = h.sb.lever.requests()[before..].iter().filter(|r| r.path.ends_with("/opportunities")).count();
+    assert_eq!(lists, 2, "the retry-tag list and one reconciliation page");
+    assert_eq!(h.namely_profiles(&h.email(2)).len(), 1);
+}
+
+#[tokio::test]
+async fn stage_mode_reconciliation_finds_a_candidate_moved_to_the_stage_without_a_delivery() {
+    let h = harness(&[("HIRE_TRIGGER", "stage"), ("HIRE_TRIGGER_STAGE", "reference check")]).await;
+    h.invoke(json!({"action": "retry-sweep"})).await;
+    let reference = h.sb.lever_data().stages.iter().find(|s| s["text"] == "Reference Check").unwrap()["id"].clone();
+    let id = h.id(2);
+    let now = i64::try_from(sandbox::now_ms()).unwrap();
+    h.sb.with_lever(|d| {
+        let o = d.opportunity_mut(&id).unwrap();
+        o["stage"] = reference.clone();
+        o["updatedAt"] = json!(now);
+    });
+    let found = h.invoke(json!({"action": "retry-sweep"})).await;
+    assert_eq!(found["counts"]["created"], 1, "{found}");
+    let again = h.invoke(json!({"action": "retry-sweep"})).await;
+    assert_eq!(again["counts"]["created"], 0, "{again}");
+    assert_eq!(h.profile_creations(), 1);
+}
+
+#[tokio::test]
 async fn stage_mode_transfers_on_the_named_stage_only() {
     let h = harness(&[("HIRE_TRIGGER", "stage"), ("HIRE_TRIGGER_STAGE", "reference check")]).await;
     let stages = h.sb.lever_data().stages;
@@ -407,6 +477,46 @@ async fn when_namely_is_down_the_hire_waits_on_the_queue_and_is_transferred_late
     assert_eq!(h.namely_profiles(&h.email(0)).len(), 1, "exactly one profile, whatever the first POST did");
     assert!(h.tags(0).contains(&TAG_SUCCESS.to_string()));
     assert!(!h.runlog.entry("hire", &h.id(0)).await.unwrap().unwrap().open);
+}
+
+#[tokio::test]
+async fn a_worker_near_its_deadline_starts_no_attempt_it_cannot_finish_and_cuts_a_hung_one_short() {
+    let h = harness(&[("HIRE_ATTEMPT_SECONDS", "1")]).await;
+    // Namely does not answer: every attempt would hang until the vendor timeouts and retries ran out.
+    h.sb.namely.inject(FaultRule::new(Fault::Slow(std::time::Duration::from_secs(30))));
+    let records: Vec<Value> = [0, 1, 4].iter().map(|&i| h.sqs_event(i, 1)["Records"][0].clone()).collect();
+    let batch = json!({"Records": records});
+    // Lambda stops this invocation 4.5 s from now: time for one attempt (1 s) and the margin (3 s).
+    let started = std::time::Instant::now();
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_millis(4500);
+    let answer = app::lambda::with_deadline(deadline, h.invoke(batch)).await;
+    assert!(started.elapsed() < std::time::Duration::from_millis(4500), "the worker outlived its deadline");
+    let failures: Vec<&str> =
+        answer["batchItemFailures"].as_array().unwrap().iter().map(|f| f["itemIdentifier"].as_str().unwrap()).collect();
+    assert_eq!(failures, ["m-0-1", "m-1-1", "m-4-1"], "every hire goes back to the queue: {answer}");
+
+    // The hung attempt is recorded and counted; the hire stays held (a create may have been sent).
+    let entry = h.runlog.entry("hire", &h.id(0)).await.unwrap().unwrap();
+    assert_eq!((entry.open, entry.body["attempts"].as_u64()), (true, Some(1)), "{entry:?}");
+    assert!(entry.body["last_detail"].as_str().unwrap().contains("stopped after 1 s"), "{entry:?}");
+    let key = lever_hire_webhook::transfer::claim_key(&h.id(0));
+    let held = h.runlog.claim(&key, "probe", chrono::Duration::minutes(1)).await.unwrap();
+    assert!(matches!(held, platform::Claim::InProgress { .. }), "{held:?}");
+    // The two not started were not touched, and the run says so.
+    for i in [1, 4] {
+        assert!(h.runlog.entry("hire", &h.id(i)).await.unwrap().is_none(), "hire {i} was started");
+        assert!(h.history(i).await.is_empty());
+    }
+    let run = h.runlog.latest_runs(Some(lever_hire_webhook::FUNCTION), 1).await.unwrap().remove(0);
+    assert!(run.message.as_deref().unwrap_or("").contains("2 of 3 hires not started"), "{run:?}");
+    assert_eq!(run.counts.failed, 1, "{run:?}");
+
+    // The next delivery of the hung hire counts from its record, not from SQS's receive count.
+    h.sb.namely.clear_faults();
+    h.lease_runs_out(0).await;
+    assert_eq!(h.invoke(h.sqs_event(0, 5)).await["batchItemFailures"], json!([]));
+    assert!(h.history(0).await[0].detail.as_deref().unwrap_or("").contains("created"), "{:?}", h.history(0).await);
+    assert_eq!(h.runlog.entry("hire", &h.id(0)).await.unwrap().unwrap().body["attempts"], 2);
 }
 
 #[tokio::test]

@@ -196,18 +196,19 @@ async fn every_function_verifies_its_connections_under_the_lambda_emulator() {
     drop(file);
 
     let watch = Watch::start(&env_file);
-    let expected = [
-        ("lever-hire-webhook", ["lever", "namely"]),
-        ("lessonly-sync", ["namely", "lessonly"]),
-        ("litmos-sync", ["namely", "litmos"]),
-        ("theorg-import", ["lever", "theorg"]),
+    let expected: [(&str, &[&str]); 5] = [
+        ("lever-hire-receiver", &["lever"]),
+        ("lever-hire-webhook", &["lever", "namely"]),
+        ("lessonly-sync", &["namely", "lessonly"]),
+        ("litmos-sync", &["namely", "litmos"]),
+        ("theorg-import", &["lever", "theorg"]),
     ];
     for (function, vendor_names) in expected {
         let report = watch.invoke(function, json!({"action": "verify"})).await;
         assert_eq!(report["function"], function, "{report}");
         assert_eq!(report["ok"], true, "{function} did not verify: {report}");
         let seen = vendors(&report);
-        for v in vendor_names {
+        for v in vendor_names.iter().copied() {
             assert!(seen.iter().any(|s| s.replace(' ', "") == v), "{function} did not check {v}: {report}");
         }
     }
@@ -402,7 +403,7 @@ async fn the_readme_local_lambda_path_verifies_and_a_signed_delivery_posted_to_t
     assert_eq!(report["ok"], true, "verify under the emulator with the sandbox env: {report}");
 
     let delivery = std::fs::read(&delivery_file).expect("the signed delivery");
-    let (status, answer) = watch.post_to_function_url("lever-hire-webhook", &delivery).await;
+    let (status, answer) = watch.post_to_function_url("lever-hire-receiver", &delivery).await;
     assert_eq!(status, 200, "the webhook's own answer reaches the sender: {answer}");
     assert_eq!(answer["outcomes"][0]["action"], "created", "{answer}");
     let namely_id = answer["outcomes"][0]["namely_id"].as_str().expect("the new profile's id").to_string();
@@ -426,11 +427,11 @@ async fn the_readme_local_lambda_path_verifies_and_a_signed_delivery_posted_to_t
     assert_eq!(profile["profiles"][0]["id"], namely_id.as_str(), "{profile}");
 
     // Delivered again (Lever's retry): answered, nothing done twice. Forged: 401, not a 500.
-    let (status, again) = watch.post_to_function_url("lever-hire-webhook", &delivery).await;
+    let (status, again) = watch.post_to_function_url("lever-hire-receiver", &delivery).await;
     assert_eq!((status, again["status"].as_str()), (200, Some("already transferred")), "{again}");
     let mut forged: Value = serde_json::from_slice(&delivery).expect("delivery JSON");
     forged["signature"] = Value::from("00".repeat(32));
-    let (status, refused) = watch.post_to_function_url("lever-hire-webhook", forged.to_string().as_bytes()).await;
+    let (status, refused) = watch.post_to_function_url("lever-hire-receiver", forged.to_string().as_bytes()).await;
     assert_eq!(status, 401, "{refused}");
 
     let (code, runs) = Hrctl::run(&["--env-file", env_arg, "runs"]);

@@ -18,7 +18,8 @@ const TEMPLATE: &str = include_str!("../../template.yaml");
 
 /// Every function of the workspace: its name (the template's `Binary`) and the vendor connections
 /// its code uses.
-const FUNCTIONS: [(&str, &[Connection]); 4] = [
+const FUNCTIONS: [(&str, &[Connection]); 5] = [
+    (lever_hire_webhook::RECEIVER, lever_hire_webhook::RECEIVER_CONNECTIONS),
     (lever_hire_webhook::FUNCTION, lever_hire_webhook::CONNECTIONS),
     (lessonly_sync::FUNCTION, lessonly_sync::CONNECTIONS),
     (litmos_sync::FUNCTION, litmos_sync::CONNECTIONS),
@@ -278,6 +279,59 @@ fn each_function_runs_as_a_role_of_its_own_with_no_managed_policy_and_no_wildcar
     assert!(wildcards.is_empty(), "wildcards in template.yaml: {wildcards:#?}");
 }
 
+/// A whole number the template holds as a number or a string.
+fn number(v: &Value) -> u64 {
+    v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or_else(|| panic!("not a number: {v:?}"))
+}
+
+/// The reserved concurrency of a function: `!If [ReservesHireConcurrency, N, !Ref AWS::NoValue]`.
+fn reserved(f: &Function) -> u64 {
+    let value = &f.properties["ReservedConcurrentExecutions"];
+    let parts = match value {
+        Value::Tagged(tagged) if tagged.tag.to_string().trim_start_matches('!') == "If" => &tagged.value,
+        other => {
+            panic!("{}: ReservedConcurrentExecutions should be !If [ReservesHireConcurrency, N, …]: {other:?}", f.name)
+        }
+    };
+    assert_eq!(parts[0], "ReservesHireConcurrency", "{}", f.name);
+    number(&parts[1])
+}
+
+#[test]
+fn the_hire_functions_keep_timeout_under_lease_under_visibility_and_count_every_vendor_caller() {
+    let t = template();
+    let all = functions(&t);
+    let worker = function(&all, lever_hire_webhook::FUNCTION);
+    let receiver = function(&all, lever_hire_webhook::RECEIVER);
+    let timeout = number(&worker.properties["Timeout"]);
+    let lease = u64::try_from(lever_hire_webhook::transfer::LEASE_MINUTES * 60).unwrap();
+    let visibility = number(&t["Resources"]["HireQueue"]["Properties"]["VisibilityTimeout"]);
+    assert!(timeout < lease && lease < visibility, "timeout {timeout} s < lease {lease} s < visibility {visibility} s");
+    // One attempt, and the margin to record it, fit in an invocation.
+    let budget = number(&worker.env["HIRE_ATTEMPT_SECONDS"]);
+    assert!(budget + lever_hire_webhook::FINISH_MARGIN.as_secs() < timeout, "attempt {budget} s, timeout {timeout} s");
+    // Only the receiver is behind the public URL.
+    assert_eq!(receiver.properties["FunctionUrlConfig"]["AuthType"], "NONE");
+    assert!(worker.properties.get("FunctionUrlConfig").is_none(), "the worker must not be reachable from the internet");
+    // Every container that may call the vendors at once is counted in RATE_LIMIT_SHARE: the
+    // receivers, and the workers (the queue's, the sweep and one run by hand).
+    let queue_workers = worker.properties["Events"]
+        .as_mapping()
+        .expect("events")
+        .values()
+        .filter(|e| e["Type"] == "SQS")
+        .map(|e| number(&e["Properties"]["ScalingConfig"]["MaximumConcurrency"]))
+        .sum::<u64>();
+    assert!(
+        reserved(worker) >= queue_workers + 2,
+        "the worker's reservation leaves no room for the sweep or a run by hand"
+    );
+    let callers = reserved(worker) + reserved(receiver);
+    for f in [worker, receiver] {
+        assert_eq!(number(&f.env["RATE_LIMIT_SHARE"]), callers, "{}: RATE_LIMIT_SHARE", f.name);
+    }
+}
+
 #[test]
 fn each_function_may_read_only_its_own_vendors_secrets() {
     let t = template();
@@ -450,8 +504,8 @@ fn after_the_sam_transform_no_role_has_a_managed_policy_and_only_the_webhook_url
                     .iter()
                     .find(|f| f.properties["FunctionUrlConfig"]["AuthType"] == "NONE")
                     .expect("the public webhook");
-                assert_eq!(webhook.name, lever_hire_webhook::FUNCTION);
-                assert_eq!(properties["FunctionName"]["Ref"], "LeverHireWebhookFunction", "{id}");
+                assert_eq!(webhook.name, lever_hire_webhook::RECEIVER);
+                assert_eq!(properties["FunctionName"]["Ref"], "LeverHireReceiverFunction", "{id}");
                 let through_url = match properties["Action"].as_str() {
                     Some("lambda:InvokeFunctionUrl") => properties["FunctionUrlAuthType"] == "NONE",
                     Some("lambda:InvokeFunction") => properties["InvokedViaFunctionUrl"] == true,
@@ -677,13 +731,14 @@ async fn exercise(
     env: &HashMap<String, String>,
     sb: &Sandbox,
     aws: &aws_config::SdkConfig,
+    stack: &Stack,
 ) {
     let lookup = |k: &str| env.get(k).cloned();
     let verify = json!({"action": "verify"});
     match name {
-        lever_hire_webhook::FUNCTION => {
+        lever_hire_webhook::RECEIVER => {
             let settings = lever_hire_webhook::settings::HireSettings::from_lookup(lookup).expect("settings");
-            let call = |payload| lever_hire_webhook::handle_with(deps, &settings, payload);
+            let call = |payload| lever_hire_webhook::handle_receiver_with(deps, &settings, payload);
             assert_eq!(call(verify).await.expect("verify")["ok"], true);
             let opportunity = sb.lever_data().opportunities[0].clone();
             let delivery = sandbox::lever_signed_delivery(
@@ -694,9 +749,26 @@ async fn exercise(
             );
             let answer = call(function_url_request(&delivery)).await.expect("webhook");
             assert_eq!(answer["statusCode"], 202, "{answer}");
-            // The event source mapping's part, played with a client that is not recorded.
+            // Lever's retry of the same delivery: the hire is queued again, not recorded twice.
+            let again = call(function_url_request(&delivery)).await.expect("webhook");
+            assert_eq!(again["statusCode"], 202, "{again}");
+            // Emptied with a client that is not recorded, for the worker's exercise.
             let sqs = aws_sdk_sqs::Client::new(aws);
             let queue = &env["HIRE_QUEUE_URL"];
+            sqs.purge_queue().queue_url(queue).send().await.expect("empty the hire queue");
+        }
+        lever_hire_webhook::FUNCTION => {
+            let settings = lever_hire_webhook::settings::HireSettings::from_lookup(lookup).expect("settings");
+            let call = |payload| lever_hire_webhook::handle_with(deps, &settings, payload);
+            assert_eq!(call(verify).await.expect("verify")["ok"], true);
+            // The receiver's part (record the hire, queue it) and the event source mapping's, played
+            // with clients that are not recorded.
+            let opportunity = sb.lever_data().opportunities[0].clone();
+            let id = opportunity["id"].as_str().expect("id").to_string();
+            let sqs = aws_sdk_sqs::Client::new(aws);
+            let queue = &stack.physical["HireQueue"];
+            let message = json!({"opportunity_id": id, "event": "candidateHired", "triggered_at": sandbox::now_ms()});
+            sqs.send_message().queue_url(queue).message_body(message.to_string()).send().await.expect("queue");
             let received = sqs.receive_message().queue_url(queue).wait_time_seconds(2).send().await.expect("receive");
             let message = received.messages.unwrap_or_default().pop().expect("the queued hire");
             let batch = json!({"Records": [{"messageId": message.message_id, "body": message.body,
@@ -704,8 +776,6 @@ async fn exercise(
             assert_eq!(call(batch).await.expect("worker"), json!({"batchItemFailures": []}));
             let handle = message.receipt_handle.unwrap_or_default();
             sqs.delete_message().queue_url(queue).receipt_handle(handle).send().await.expect("delete");
-            let again = call(function_url_request(&delivery)).await.expect("webhook");
-            assert_eq!(again["statusCode"], 200, "{again}");
             let sweep = call(json!({"action": "retry-sweep"})).await.expect("sweep");
             assert_eq!(sweep["status"], "succeeded", "{sweep}");
             let id = sb.lever_data().opportunities[1]["id"].clone();
@@ -777,7 +847,7 @@ async fn each_function_is_granted_exactly_the_aws_calls_its_code_makes() {
         let env = stack.environment(&t, &f, &sb);
         let deps = deps(&env, &recorded);
         proxy.take();
-        exercise(&f.name, &deps, &env, &sb, &aws).await;
+        exercise(&f.name, &deps, &env, &sb, &aws, &stack).await;
         let calls = proxy.take();
         assert!(!calls.is_empty(), "{}: no AWS call was recorded", f.name);
         let mut needed: Grants = calls.iter().map(|c| (c.action.clone(), stack.logical_id(&c.resource))).collect();

@@ -1,6 +1,8 @@
 //! Lever → Namely: every hire reaches Namely exactly once, and Lever says so.
 //!
-//! One function, four kinds of invocation:
+//! Two binaries. `lever-hire-receiver` sits behind the Function URL and only receives; in AWS it is a
+//! function of its own, so that the public URL cannot starve the workers. `lever-hire-webhook` takes
+//! four kinds of invocation (locally, under `cargo lambda watch`, it also receives):
 //! - a **Function URL request** from Lever: verify the signature, record the hire, queue it, answer 2xx;
 //! - an **SQS batch** from the hire queue: transfer each hire (the worker);
 //! - `{"action": "retry-sweep"}` (every few minutes) or `{"action": "sync"}`: transfer again every
@@ -11,6 +13,7 @@ pub mod delivery;
 pub mod function_url;
 pub mod lookups;
 pub mod queue;
+pub mod reconcile;
 pub mod settings;
 pub mod transfer;
 
@@ -34,18 +37,61 @@ pub const FUNCTION: &str = "lever-hire-webhook";
 /// The vendor connections this function uses.
 pub const CONNECTIONS: &[Connection] = &[Connection::LeverHires, Connection::Namely];
 
+/// The receiving function's name, as in `template.yaml`.
+pub const RECEIVER: &str = "lever-hire-receiver";
+
+/// The receiver reads Lever's archive reasons and stages, and nothing of Namely.
+pub const RECEIVER_CONNECTIONS: &[Connection] = &[Connection::LeverHires];
+
+/// The receiving function: Lever deliveries to the Function URL, and `{"action": "verify"}`.
+pub async fn handle_receiver(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
+    match HireSettings::from_env() {
+        Ok(settings) => handle_receiver_with(deps, &settings, payload).await,
+        Err(e) => settings_unusable(e, payload).await,
+    }
+}
+
+/// [`handle_receiver`] with the given settings.
+pub async fn handle_receiver_with(deps: &Deps, settings: &HireSettings, payload: Value) -> Result<Value, app::Error> {
+    if function_url::is_function_url(&payload) {
+        return Ok(Box::pin(function_url::serve(payload, |request| receive(deps, settings, request))).await);
+    }
+    match app::handle_operator_event(deps, RECEIVER, RECEIVER_CONNECTIONS, payload).await {
+        Err(app::Error::BadEvent(_)) => Err(BadEvent::new(
+            "this function only receives Lever deliveries on its Function URL, and {\"action\": \"verify\"}; \
+             send the other events to lever-hire-webhook",
+        )
+        .into()),
+        other => other,
+    }
+}
+
 /// A hire received but not finished for this long is picked up by the sweep.
 const STALE_MINUTES: i64 = 15;
+
+/// Time kept, after an attempt, for recording outcomes and answering before the deadline.
+pub const FINISH_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// An attempt is not started with less time than this before its margin (or than its budget, if
+/// smaller): a hire takes a second or two, so less would mostly cut it short.
+pub const MIN_ATTEMPT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long the next attempt may take: its budget, or what is left before the margin if that is
+/// less; `None` when too little is left to start one.
+pub fn attempt_time(
+    budget: std::time::Duration,
+    remaining: Option<std::time::Duration>,
+) -> Option<std::time::Duration> {
+    let Some(remaining) = remaining else { return Some(budget) };
+    let usable = remaining.checked_sub(FINISH_MARGIN)?;
+    (usable >= budget.min(MIN_ATTEMPT)).then(|| budget.min(usable))
+}
 
 /// Handles one invocation with the settings from the environment.
 pub async fn handle(deps: &Deps, payload: Value) -> Result<Value, app::Error> {
     match HireSettings::from_env() {
         Ok(settings) => handle_with(deps, &settings, payload).await,
-        Err(e) if function_url::is_function_url(&payload) => {
-            tracing::error!(error = %e, "hire settings are not usable; the delivery was not accepted");
-            Ok(function_url::serve(payload, |_| async move { not_accepted_now() }).await)
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => settings_unusable(e, payload).await,
     }
 }
 
@@ -91,6 +137,16 @@ pub async fn handle_with(deps: &Deps, settings: &HireSettings, payload: Value) -
             other => other,
         },
     }
+}
+
+/// Settings that cannot be read: a delivery gets a generic 503 (Lever delivers it again once they
+/// are fixed), any other event the error, which says what to fix.
+async fn settings_unusable(e: platform::ConfigError, payload: Value) -> Result<Value, app::Error> {
+    if !function_url::is_function_url(&payload) {
+        return Err(e.into());
+    }
+    tracing::error!(error = %e, "hire settings are not usable; the delivery was not accepted");
+    Ok(function_url::serve(payload, |_| async move { not_accepted_now() }).await)
 }
 
 /// The 503 a caller gets when this side cannot take a delivery now. It names no secret, path or
@@ -246,11 +302,17 @@ async fn work_queue(deps: &Deps, settings: &HireSettings, hires: Vec<queue::Queu
     for record in hires {
         match record.message {
             Ok(message) => {
-                attempts.push(Attempt {
-                    opportunity_id: message.opportunity_id,
-                    attempt_number: record.receive_count,
-                    forced: false,
-                });
+                // Counted from the hire's own record: a message handed back unstarted (the
+                // invocation's time ran out) is not an attempt, though SQS counts it as a receive.
+                let tried = match deps.runlog.entry(ENTRY_KIND, &message.opportunity_id).await {
+                    Ok(Some(entry)) => entry.body.get("attempts").and_then(Value::as_u64),
+                    _ => None,
+                };
+                let attempt_number = match tried {
+                    Some(tried) => u32::try_from(tried + 1).unwrap_or(u32::MAX),
+                    None => record.receive_count,
+                };
+                attempts.push(Attempt { opportunity_id: message.opportunity_id, attempt_number, forced: false });
                 message_ids.push(record.message_id);
             }
             // Retrying cannot make it readable; the log keeps it.
@@ -258,12 +320,18 @@ async fn work_queue(deps: &Deps, settings: &HireSettings, hires: Vec<queue::Queu
         }
     }
     let (_, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, attempts)).await;
-    let retry = outcomes.iter().zip(message_ids).filter(|((_, o), _)| o.retry_later).map(|(_, id)| id);
+    // Attempts run in order, so the started ones come first; the others go back to the queue.
+    let retry = message_ids
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| outcomes.get(*i).is_none_or(|(_, o)| o.retry_later))
+        .map(|(_, id)| id);
     queue::batch_response(retry)
 }
 
-/// Transfers again every opportunity tagged `Namely - Retry`, and every hire received but not
-/// finished within [`STALE_MINUTES`] (its queue message was lost or its worker kept dying).
+/// Transfers again every opportunity tagged `Namely - Retry`, every hire received but not
+/// finished within [`STALE_MINUTES`] (its queue message was lost or its worker kept dying), and
+/// every hire Lever never delivered ([`reconcile`]).
 async fn sweep(deps: &Deps, settings: &HireSettings, trigger: Trigger) -> Result<Value, app::Error> {
     let lever = deps.clients.lever(deps).await?;
     let filter =
@@ -282,11 +350,36 @@ async fn sweep(deps: &Deps, settings: &HireSettings, trigger: Trigger) -> Result
             attempts.push(Attempt { opportunity_id: entry.id, attempt_number, forced: false });
         }
     }
-    let (run, outcomes) = Box::pin(run_attempts(deps, settings, trigger, attempts)).await;
+    // A reconciliation that cannot read Lever does not stop the retries above; the run says so.
+    let reconciled = match reconcile::find_missed_hires(deps, settings, &lever).await {
+        Ok(found) => {
+            for found in found.attempts {
+                if !attempts.iter().any(|a| a.opportunity_id == found.opportunity_id) {
+                    attempts.push(found);
+                }
+            }
+            found.summary
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reconciliation with Lever failed");
+            format!("reconciliation with Lever failed, tried again at the next sweep: {e}")
+        }
+    };
+    let (mut run, outcomes) = Box::pin(run_attempts(deps, settings, trigger, attempts)).await;
+    run.message = Some(match run.message.take() {
+        Some(message) => format!("{message}; {reconciled}"),
+        None => reconciled,
+    });
+    if let Err(e) = deps.runlog.save_run(&run).await {
+        tracing::warn!(run_id = %run.run_id, error = %e, "could not record the reconciliation in the run");
+    }
     Ok(summary(&run, &outcomes))
 }
 
-/// Runs attempts one after another as one run, and records the run and each outcome.
+/// Runs attempts one after another as one run, and records the run and each outcome. Each attempt
+/// is cut short at its budget or before the invocation's deadline ([`app::lambda::remaining`]),
+/// whichever comes first, and none is started without time to do it ([`attempt_time`]): the
+/// outcomes returned are those of the attempts started, a prefix of `attempts`.
 async fn run_attempts(
     deps: &Deps,
     settings: &HireSettings,
@@ -298,8 +391,14 @@ async fn run_attempts(
         tracing::warn!(run_id = %run.run_id, error = %e, "could not record the run start");
     }
     let mut outcomes = Vec::with_capacity(attempts.len());
+    let planned = attempts.len();
     for attempt in attempts {
-        let outcome = Box::pin(transfer::attempt(deps, settings, &run.run_id, &attempt)).await;
+        let Some(allowed) = attempt_time(settings.attempt_budget, app::lambda::remaining()) else { break };
+        let work = Box::pin(transfer::attempt(deps, settings, &run.run_id, &attempt));
+        let outcome = match tokio::time::timeout(allowed, work).await {
+            Ok(outcome) => outcome,
+            Err(_) => transfer::cut_short(deps, settings, &run.run_id, &attempt, allowed).await,
+        };
         tracing::info!(run_id = %run.run_id, opportunity_id = %attempt.opportunity_id, action = %outcome.action,
                        retry_later = outcome.retry_later, detail = %outcome.detail, "hire attempt finished");
         run.counts.add(outcome.action);
@@ -318,7 +417,15 @@ async fn run_attempts(
         outcomes.push((attempt.opportunity_id, outcome));
     }
     run.finish(None);
-    if run.counts.total() == 0 {
+    let unstarted = planned - outcomes.len();
+    if unstarted > 0 {
+        let message = format!(
+            "{unstarted} of {planned} hires not started: the invocation's time was running out; they are tried again \
+             (the queue hands them out again, the sweep picks them up)"
+        );
+        tracing::warn!(run_id = %run.run_id, unstarted, "{message}");
+        run.message = Some(message);
+    } else if run.counts.total() == 0 {
         run.message = Some("nothing to transfer".into());
     }
     if let Err(e) = deps.runlog.save_run(&run).await {
@@ -337,4 +444,23 @@ fn summary(run: &Run, outcomes: &[(String, AttemptOutcome)]) -> Value {
             "namely_id": o.namely_id, "retry_later": o.retry_later,
         })).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_attempt_gets_its_budget_or_the_time_left_and_none_without_enough() {
+        let s = Duration::from_secs;
+        assert_eq!(attempt_time(s(60), None), Some(s(60)), "no deadline outside Lambda");
+        assert_eq!(attempt_time(s(60), Some(s(120))), Some(s(60)));
+        assert_eq!(attempt_time(s(60), Some(s(30))), Some(s(27)), "cut before the margin");
+        assert_eq!(attempt_time(s(60), Some(s(8))), Some(s(5)));
+        assert_eq!(attempt_time(s(60), Some(s(7))), None);
+        assert_eq!(attempt_time(s(1), Some(s(4))), Some(s(1)), "a small budget needs only itself");
+        assert_eq!(attempt_time(s(1), Some(Duration::from_millis(3900))), None);
+        assert_eq!(attempt_time(s(60), Some(s(2))), None);
+    }
 }

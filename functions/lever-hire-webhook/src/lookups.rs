@@ -72,3 +72,19 @@ pub async fn is_trigger_stage(lever: &LeverClient, stage_id: &str, wanted: &str)
     refresh(lever).await?;
     Ok(cached(lever, matches).flatten().unwrap_or(false))
 }
+
+/// The id of the configured stage, given by id or by name (case-insensitive); `None` when Lever has
+/// no such stage.
+pub async fn trigger_stage_id(lever: &LeverClient, wanted: &str) -> Result<Option<String>, connectors::Error> {
+    let find = |c: &Cached| {
+        c.stages
+            .iter()
+            .find(|(id, name)| id == wanted.trim() || name.trim().eq_ignore_ascii_case(wanted.trim()))
+            .map(|(id, _)| id.clone())
+    };
+    if let Some(Some(id)) = cached(lever, find) {
+        return Ok(Some(id));
+    }
+    refresh(lever).await?;
+    Ok(cached(lever, find).flatten())
+}

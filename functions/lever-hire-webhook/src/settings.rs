@@ -32,6 +32,10 @@ pub struct HireSettings {
     /// Deliveries triggered longer ago than this are refused (401): Lever's five retries fit well
     /// inside, a captured delivery replayed later does not.
     pub replay_window_hours: u64,
+    /// The longest one hire's attempt may take, vendor calls included; well under the function
+    /// timeout, so an attempt that hangs is cut short and recorded rather than killed with the
+    /// invocation.
+    pub attempt_budget: std::time::Duration,
 }
 
 pub const DEFAULT_NEW_HIRE_FORM: &str = "Namely New Hire Form";
@@ -40,6 +44,8 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Lever's retry schedule is not documented; three days covers a weekend outage of this side.
 pub const DEFAULT_REPLAY_WINDOW_HOURS: u64 = 72;
+/// Half of the template's 120-second function timeout.
+pub const DEFAULT_ATTEMPT_SECONDS: u64 = 60;
 
 impl HireSettings {
     pub fn from_env() -> Result<HireSettings, ConfigError> {
@@ -106,6 +112,7 @@ impl HireSettings {
             max_body_bytes: usize::try_from(number("WEBHOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES as u64, 1024)?)
                 .unwrap_or(usize::MAX),
             replay_window_hours: number("WEBHOOK_REPLAY_WINDOW_HOURS", DEFAULT_REPLAY_WINDOW_HOURS, 1)?,
+            attempt_budget: std::time::Duration::from_secs(number("HIRE_ATTEMPT_SECONDS", DEFAULT_ATTEMPT_SECONDS, 1)?),
         })
     }
 }
@@ -129,6 +136,8 @@ mod tests {
         assert_eq!(s.new_hire_form, "Namely New Hire Form");
         assert_eq!(s.field_map, FieldMap::builtin());
         assert_eq!(s.replay_window_hours, 72);
+        assert_eq!(s.attempt_budget, std::time::Duration::from_secs(60));
+        assert_eq!(settings(&[("HIRE_ATTEMPT_SECONDS", "0")]).unwrap_err().name, "HIRE_ATTEMPT_SECONDS");
         assert_eq!(settings(&[("WEBHOOK_REPLAY_WINDOW_HOURS", "6")]).unwrap().replay_window_hours, 6);
         assert_eq!(settings(&[("WEBHOOK_REPLAY_WINDOW_HOURS", "0")]).unwrap_err().name, "WEBHOOK_REPLAY_WINDOW_HOURS");
     }

@@ -253,6 +253,45 @@ pub async fn attempt(deps: &Deps, settings: &HireSettings, run_id: &str, attempt
     outcome
 }
 
+/// The outcome of an attempt stopped at its time budget (a vendor call hung). Where it stood is not
+/// known — a create may have been sent — so the hire stays held until its lease runs out and is then
+/// tried again, looked up first. Its entry counts the attempt, so a hire that always hangs reaches
+/// its last attempt and is failed visibly.
+pub async fn cut_short(
+    deps: &Deps,
+    settings: &HireSettings,
+    run_id: &str,
+    attempt: &Attempt,
+    allowed: std::time::Duration,
+) -> AttemptOutcome {
+    let id = attempt.opportunity_id.as_str();
+    let detail = format!(
+        "attempt {} of {} stopped after {} s (a vendor call did not answer in time), will retry once the hire's \
+         {LEASE_MINUTES}-minute hold runs out, looking Namely up before anything is sent again",
+        attempt.attempt_number,
+        settings.max_attempts,
+        allowed.as_secs_f64().round()
+    );
+    tracing::warn!(opportunity_id = id, run_id, "{detail}");
+    let mut entry = match deps.runlog.entry(ENTRY_KIND, id).await {
+        Ok(Some(entry)) => entry,
+        _ => Entry::new(ENTRY_KIND, id, QUEUED, true, json!({})),
+    };
+    entry.state = QUEUED.into();
+    entry.open = true;
+    entry.updated_at = platform::runlog::now_ms();
+    if let Value::Object(body) = &mut entry.body {
+        let attempts = body.get("attempts").and_then(Value::as_u64).unwrap_or(0) + 1;
+        body.insert("attempts".into(), json!(attempts));
+        body.insert("last_detail".into(), json!(detail));
+        body.insert("last_run_id".into(), json!(run_id));
+    }
+    if let Err(e) = deps.runlog.put_entry(&entry).await {
+        tracing::warn!(opportunity_id = id, error = %e, "could not record the attempt that was cut short");
+    }
+    AttemptOutcome { action: Action::Failed, label: None, detail, namely_id: None, retry_later: true }
+}
+
 /// The end of an attempt that needs a person: Lever gets the failure tag and (unless it would
 /// repeat the last one) a note saying what to fix.
 async fn fail(

@@ -904,6 +904,20 @@ impl LeverClient {
 
     /// Every opportunity matching the filter.
     pub async fn list_opportunities(&self, filter: &OpportunityFilter) -> Result<Vec<Opportunity>> {
+        self.all(Self::opportunities_request(filter)).await
+    }
+
+    /// One page of the opportunities matching the filter, from `offset` (a previous page's `next`):
+    /// for callers that bound how many requests they make.
+    pub async fn list_opportunities_page(
+        &self,
+        filter: &OpportunityFilter,
+        offset: Option<&str>,
+    ) -> Result<Page<Opportunity>> {
+        self.page(Self::opportunities_request(filter), offset).await
+    }
+
+    fn opportunities_request(filter: &OpportunityFilter) -> Request {
         let f = filter;
         let mut r = Request::get("/opportunities")
             .query_opt("contact_id", f.contact_id.as_deref())
@@ -923,7 +937,7 @@ impl LeverClient {
         if f.include_confidential {
             r = r.query("confidentiality", "all");
         }
-        self.all(r).await
+        r
     }
 
     /// Offers of an opportunity.

@@ -207,6 +207,10 @@ impl Vendor for Lever {
                 let tag = req.param("tag");
                 let archived = req.param("archived");
                 let contact = req.param("contact_id");
+                let reason = req.param("archive_reason_id");
+                let stage = req.param("stage_id");
+                let number = |name: &str| req.param(name).and_then(|v| v.parse::<i64>().ok());
+                let (archived_start, updated_start) = (number("archived_at_start"), number("updated_at_start"));
                 let items: Vec<Value> = d
                     .opportunities
                     .iter()
@@ -222,6 +226,12 @@ impl Vendor for Lever {
                     })
                     .filter(|o| archived.as_ref().is_none_or(|a| (a == "true") != o["archived"].is_null()))
                     .filter(|o| contact.as_ref().is_none_or(|c| o["contact"] == c.as_str()))
+                    .filter(|o| reason.as_ref().is_none_or(|r| o["archived"]["reason"] == r.as_str()))
+                    .filter(|o| stage.as_ref().is_none_or(|s| o["stage"] == s.as_str()))
+                    .filter(|o| {
+                        archived_start.is_none_or(|t| o["archived"]["archivedAt"].as_i64().is_some_and(|at| at >= t))
+                    })
+                    .filter(|o| updated_start.is_none_or(|t| o["updatedAt"].as_i64().is_some_and(|at| at >= t)))
                     .cloned()
                     .collect();
                 drop(d);

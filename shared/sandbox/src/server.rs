@@ -401,7 +401,7 @@ impl Server {
         resp
     }
 
-    async fn answer(&self, req: Req) -> Resp {
+    async fn answer(self: &Arc<Self>, req: Req) -> Resp {
         let latency = lock(&self.shared.settings).latency;
         if let Some(latency) = latency {
             tokio::time::sleep(latency).await;
@@ -430,8 +430,13 @@ impl Server {
                 resp
             }
             Some(Fault::Late(d)) => {
-                tokio::time::sleep(d).await;
-                self.vendor.handle(&req)
+                // On a task of its own, so the write lands even when the client hangs up first.
+                let server = self.clone();
+                let late = tokio::spawn(async move {
+                    tokio::time::sleep(d).await;
+                    server.vendor.handle(&req)
+                });
+                late.await.unwrap_or_else(|e| Resp::text(500, "text/plain", format!("sandbox handler failed: {e}")))
             }
             Some(Fault::HtmlBody) => login_page(self.vendor.name()),
             Some(Fault::MalformedJson) => {
@@ -464,21 +469,12 @@ pub(crate) async fn entry(State(server): State<Arc<Server>>, request: Request) -
         received_at: std::time::Instant::now(),
         answered_at: None,
     });
-    // Run to the end even when the client hangs up: a vendor finishes a request whose caller stopped
-    // waiting (the write lands; only its answer is lost).
-    let worker = server.clone();
-    let answered = tokio::spawn(async move {
-        let resp = match worker.vendor.route(&full_path) {
-            Err(resp) => resp,
-            Ok(path) => worker.answer(Req { method, path, query, headers, body }).await,
-        };
-        worker.set_status(id, resp.status);
-        resp
-    });
-    match answered.await {
-        Ok(resp) => to_http(resp),
-        Err(e) => to_http(Resp::text(500, "text/plain", format!("sandbox handler failed: {e}"))),
-    }
+    let resp = match server.vendor.route(&full_path) {
+        Err(resp) => resp,
+        Ok(path) => server.answer(Req { method, path, query, headers, body }).await,
+    };
+    server.set_status(id, resp.status);
+    to_http(resp)
 }
 
 fn to_http(resp: Resp) -> Response {
