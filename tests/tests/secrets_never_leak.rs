@@ -470,3 +470,49 @@ async fn secrets_read_from_secrets_manager_leak_no_secret_even_in_the_aws_sdks_t
     assert!(sdk_traced, "the AWS SDK's trace logs were not captured");
     h.assert_nothing_leaked(&["Lever", "Namely", "Lessonly", "Litmos", "The Org"], &[]);
 }
+
+/// Info-level logs carry ids, counts and field names, never personal data. Every test of this binary
+/// logs into the one capture, so the hire, the syncs and the imports above are checked too: no info
+/// line may hold a candidate's or an employee's e-mail, phone number or full name.
+#[tokio::test]
+async fn info_level_logs_hold_no_personal_data() {
+    let h = harness(12).await;
+    let deps = h.deps(&[]);
+    let settings = lever_hire_webhook::settings::HireSettings::from_lookup(|_| None).expect("settings");
+    let call = |payload: Value| lever_hire_webhook::handle_with(&deps, &settings, payload);
+    assert_eq!(h.keep(call(json!({"action": "verify"})).await)["ok"], true);
+    let o = h.opportunity(0);
+    let data = json!({"opportunityId": o["id"], "candidateId": o["id"], "contactId": o["contact"]});
+    let delivery =
+        lever_signed_delivery("candidateHired", data, &credentials().lever_signature_tokens[0], sandbox::now_ms());
+    let answer = h.keep(call(function_url_request(&delivery)).await);
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let sync = lessonly(&h, &deps, json!({"action": "sync"})).await;
+    assert_eq!(sync["status"], "succeeded", "{sync}");
+
+    let mut personal: Vec<String> = Vec::new();
+    for o in h.sb.lever_data().opportunities {
+        personal.extend(o["name"].as_str().map(str::to_string));
+        personal.extend(o["emails"].as_array().into_iter().flatten().filter_map(|e| e.as_str().map(str::to_string)));
+        personal.extend(
+            o["phones"].as_array().into_iter().flatten().filter_map(|p| p["value"].as_str().map(str::to_string)),
+        );
+    }
+    for p in h.sb.namely_data().profiles {
+        for key in ["email", "personal_email", "home_phone", "mobile_phone"] {
+            personal.extend(p[key].as_str().filter(|v| !v.is_empty()).map(str::to_string));
+        }
+        if let (Some(first), Some(last)) = (p["first_name"].as_str(), p["last_name"].as_str()) {
+            personal.push(format!("{first} {last}"));
+        }
+    }
+    personal.retain(|v| v.len() >= 6);
+    assert!(personal.len() > 20, "the tenant's personal data: {personal:?}");
+    let info: Vec<String> = h.logs.lines().into_iter().filter(|l| l.contains("\"level\":\"INFO\"")).collect();
+    assert!(info.iter().any(|l| l.contains("hire attempt finished")), "the hire logged at info");
+    for value in &personal {
+        if let Some(line) = info.iter().find(|l| l.contains(value.as_str())) {
+            panic!("an info log line holds personal data ({value}): {line}");
+        }
+    }
+}

@@ -31,6 +31,17 @@ const FUNCTIONS: [(&str, &[Connection]); 5] = [
 const QUEUE_POLLING: [&str; 3] = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
 /// What the Lambda service does as the role to deliver the function's logs to its log group.
 const LOG_DELIVERY: [&str; 2] = ["logs:CreateLogStream", "logs:PutLogEvents"];
+/// What the Lambda service does as the role to send an actively traced function's X-Ray traces. X-Ray
+/// has no resource-level permissions: these actions take only `"*"`, the template's one wildcard.
+const TRACE_DELIVERY: [&str; 2] = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+
+/// True for the X-Ray statement: only [`TRACE_DELIVERY`] actions, on `"*"`.
+fn is_tracing_statement(statement: &Value) -> bool {
+    let actions: Vec<String> = items(&statement["Action"]).into_iter().map(text).collect();
+    !actions.is_empty()
+        && actions.iter().all(|a| TRACE_DELIVERY.contains(&a.as_str()))
+        && items(&statement["Resource"]).into_iter().map(text).eq(["*".to_string()])
+}
 
 /// (IAM action, logical id of the stack resource it applies to).
 type Grants = BTreeSet<(String, String)>;
@@ -155,6 +166,9 @@ fn service_grants(t: &Value, f: &Function) -> Grants {
         .unwrap_or_else(|| panic!("{}: LoggingConfig.LogGroup must name the function's own log group", f.name));
     assert_eq!(resource_type(t, &log_group), Some("AWS::Logs::LogGroup"), "{}", f.name);
     out.extend(LOG_DELIVERY.iter().map(|a| (a.to_string(), log_group.clone())));
+    if t["Globals"]["Function"]["Tracing"] == "Active" || f.properties["Tracing"] == "Active" {
+        out.extend(TRACE_DELIVERY.iter().map(|a| (a.to_string(), "(not a stack resource: *)".to_string())));
+    }
     for (_, event) in f.properties["Events"].as_mapping().into_iter().flatten() {
         if event["Type"] == "SQS" {
             let queue = target(&event["Properties"]["Queue"]).expect("an SQS event names a queue of the stack");
@@ -246,6 +260,9 @@ fn each_function_runs_as_a_role_of_its_own_with_no_managed_policy_and_no_wildcar
                 let (service, name) = action.split_once(':').unwrap_or_else(|| panic!("{role}: action {action}"));
                 assert!(!service.is_empty() && !name.is_empty(), "{role}: action {action}");
             }
+            if is_tracing_statement(statement) {
+                continue;
+            }
             for resource in items(&statement["Resource"]) {
                 let id = target(resource)
                     .unwrap_or_else(|| panic!("{role}: resource {} is not a resource of this stack", text(resource)));
@@ -265,10 +282,24 @@ fn each_function_runs_as_a_role_of_its_own_with_no_managed_policy_and_no_wildcar
         }
     }
 
-    // No wildcard anywhere in the template: not in an action, a resource or a principal.
+    // No wildcard anywhere in the template: not in an action, a resource or a principal — but the
+    // resource of the X-Ray statements, which can be nothing else.
+    let mut tracing_resources = BTreeSet::new();
+    walk(&t, "", &mut |key, value, path| {
+        if key == "Statement" {
+            for (i, statement) in items(value).into_iter().enumerate() {
+                if is_tracing_statement(statement) {
+                    let at = if value.is_sequence() { format!("{path}[{i}]") } else { path.to_string() };
+                    tracing_resources.insert(format!("{at}/Resource"));
+                }
+            }
+        }
+    });
     let mut wildcards = Vec::new();
     walk(&t, "", &mut |key, value, path| {
-        if ["Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal"].contains(&key) {
+        if ["Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal"].contains(&key)
+            && !tracing_resources.contains(path)
+        {
             let mut strings = Vec::new();
             walk_strings(value, &mut strings);
             if strings.iter().any(|s| s.contains('*')) {
@@ -330,6 +361,23 @@ fn the_hire_functions_keep_timeout_under_lease_under_visibility_and_count_every_
     for f in [worker, receiver] {
         assert_eq!(number(&f.env["RATE_LIMIT_SHARE"]), callers, "{}: RATE_LIMIT_SHARE", f.name);
     }
+}
+
+#[test]
+fn every_function_is_traced_and_every_log_group_keeps_logs_for_the_retention_period() {
+    let t = template();
+    assert_eq!(t["Globals"]["Function"]["Tracing"], "Active", "X-Ray tracing for every function");
+    for f in functions(&t) {
+        assert!(f.properties.get("Tracing").is_none_or(|v| v == "Active"), "{} turns tracing off", f.name);
+        let role = f.role.clone().expect("role");
+        let statements = role_statements(&t, &role);
+        assert_eq!(statements.iter().filter(|s| is_tracing_statement(s)).count(), 1, "{role} may send traces");
+        let group = target(&f.properties["LoggingConfig"]["LogGroup"]).expect("log group");
+        let retention = &t["Resources"][group.as_str()]["Properties"]["RetentionInDays"];
+        assert_eq!(target(retention).as_deref(), Some("LogRetentionDays"), "{group} keeps logs for ever");
+    }
+    let parameter = &t["Parameters"]["LogRetentionDays"];
+    assert_eq!(number(&parameter["Default"]), 90);
 }
 
 #[test]
@@ -484,7 +532,12 @@ fn after_the_sam_transform_no_role_has_a_managed_policy_and_only_the_webhook_url
                     .collect();
                 for statement in &statements {
                     let text = statement.to_string();
-                    assert!(!text.contains('*'), "{id}: wildcard in {text}");
+                    // X-Ray's two actions take only "*" (no resource-level permissions).
+                    let tracing = statement["Resource"] == "*"
+                        && json_items(&statement["Action"])
+                            .iter()
+                            .all(|a| a.as_str().is_some_and(|a| TRACE_DELIVERY.contains(&a)));
+                    assert!(!text.contains('*') || tracing, "{id}: wildcard in {text}");
                 }
                 if !own_roles.contains(id) {
                     // A role SAM made: only a schedule's, allowed to invoke its own function.

@@ -399,8 +399,12 @@ async fn run_attempts(
             Ok(outcome) => outcome,
             Err(_) => transfer::cut_short(deps, settings, &run.run_id, &attempt, allowed).await,
         };
+        // The detail names the person and the values sent: it goes to the run log, and to the logs only
+        // at debug level. Info lines carry ids and field names, never personal data.
         tracing::info!(run_id = %run.run_id, opportunity_id = %attempt.opportunity_id, action = %outcome.action,
-                       retry_later = outcome.retry_later, detail = %outcome.detail, "hire attempt finished");
+                       retry_later = outcome.retry_later, "hire attempt finished");
+        tracing::debug!(run_id = %run.run_id, opportunity_id = %attempt.opportunity_id, detail = %outcome.detail,
+                        "hire attempt detail");
         run.counts.add(outcome.action);
         let record = Outcome {
             run_id: run.run_id.clone(),
