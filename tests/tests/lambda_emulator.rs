@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 struct Watch {
     child: Child,
     port: u16,
+    /// Everything the emulator and the functions it runs wrote to standard output (their logs, and
+    /// the metric lines), copied through to this test's output as it comes.
+    output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Watch {
@@ -27,10 +30,23 @@ impl Watch {
             .arg(env_file)
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .process_group(0)
             .spawn()
             .expect("`cargo lambda` must be installed: run the README test command (scripts/test.sh)");
-        let mut watch = Watch { child, port };
+        let mut child = child;
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        if let Some(stdout) = child.stdout.take() {
+            let lines = output.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                    println!("{line}");
+                    lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                }
+            });
+        }
+        let mut watch = Watch { child, port, output };
         let deadline = Instant::now() + Duration::from_secs(120);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = watch.child.try_wait() {
@@ -40,6 +56,12 @@ impl Watch {
             std::thread::sleep(Duration::from_millis(200));
         }
         watch
+    }
+
+    /// The metric lines (CloudWatch Embedded Metric Format) the functions wrote so far.
+    fn metric_lines(&self) -> Vec<Value> {
+        let lines = self.output.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        lines.iter().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v.get("_aws").is_some()).collect()
     }
 
     /// `cargo lambda invoke`, as the README runs it, against this watch.
@@ -242,6 +264,29 @@ async fn every_function_verifies_its_connections_under_the_lambda_emulator() {
     let synced = watch.invoke("lessonly-sync", json!({"action": "sync", "trigger": "manual"})).await;
     assert_eq!(synced["status"], "succeeded", "{synced}");
     assert_eq!(synced["counts"]["created"].as_u64(), Some(planned), "{synced}");
+    // The run's metric line, as CloudWatch reads it from the function's log: its counts, by job.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let found = watch.metric_lines().into_iter().find(|m| m["run_id"] == synced["run_id"]);
+        match found {
+            Some(m) => break m,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => panic!("no metric line for run {}: {:#?}", synced["run_id"], watch.metric_lines()),
+        }
+    };
+    assert_eq!(metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"], platform::metrics::NAMESPACE, "{metrics}");
+    assert_eq!(metrics["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Job"]]), "{metrics}");
+    assert_eq!(metrics["Job"], "lessonly-sync", "{metrics}");
+    for (metric, count) in [
+        ("RecordsCreated", "created"),
+        ("RecordsUpdated", "updated"),
+        ("RecordsUnchanged", "unchanged"),
+        ("RecordsSkipped", "skipped"),
+        ("RecordsFailed", "failed"),
+    ] {
+        assert_eq!(metrics[metric], synced["counts"][count], "{metric}: {metrics} against {synced}");
+    }
+    assert_eq!((&metrics["RunSucceeded"], &metrics["RunFailed"]), (&json!(1), &json!(0)), "{metrics}");
     let again = watch.invoke("lessonly-sync", json!({"action": "sync"})).await;
     assert_eq!((again["counts"]["created"].as_u64(), again["counts"]["updated"].as_u64()), (Some(0), Some(0)));
 

@@ -47,6 +47,7 @@ where
     Fut: Future<Output = Result<Value, Error>>,
 {
     platform::logging::init();
+    platform::metrics::emit_to_stdout();
     let deps: Result<&'static Deps, String> = match Deps::from_env().await {
         // Lives as long as the container; leaking it lets handlers borrow it without an Arc.
         Ok(deps) => Ok(Box::leak(Box::new(deps))),

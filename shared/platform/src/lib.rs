@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod runlog;
 pub mod secret;
 pub mod secrets;

@@ -170,6 +170,7 @@ impl Run {
         if error.is_some() {
             self.message = error;
         }
+        crate::metrics::run_ended(self);
     }
 }
 
