@@ -78,6 +78,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(120);
 /// Runs the burst against a fresh sandbox and checks every hire became exactly one Namely profile.
 pub async fn run(options: &Options) -> Result<HireBurst, String> {
     let (batch_size, workers) = (mapping_setting("BatchSize")?, mapping_setting("MaximumConcurrency")?);
+    let share = worker_rate_share()?;
     let hires = options.hires.max(1);
     let spec = TenantSpec { seed: 42, employees: 200, opportunities: 2 * hires, postings: 50 };
     let sb = Sandbox::start(Tenant::generate(&spec)).await.map_err(|e| e.to_string())?;
@@ -90,7 +91,7 @@ pub async fn run(options: &Options) -> Result<HireBurst, String> {
     let sqs = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let dir = TempDir::new_in(&run_log_dir(), "hire")?;
-    let env = environment(&sb, options, &dir, &sqs_url, workers);
+    let env = environment(&sb, options, &dir, &sqs_url, share);
     let runlog = Arc::new(SqliteRunLog::open(&dir.path().join("runs.sqlite3")).map_err(|e| e.to_string())?);
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&sqs_url)
@@ -246,6 +247,18 @@ pub fn table(burst: &HireBurst) -> String {
 
 /// A setting of the HireQueue event source mapping in `template.yaml`, so the bench works the
 /// queue as deployed.
+/// The worker function's `RATE_LIMIT_SHARE` in `template.yaml`.
+fn worker_rate_share() -> Result<usize, String> {
+    let template = include_str!("../../template.yaml");
+    let worker = template.find("  LeverHireWebhookFunction:").ok_or("template.yaml has no LeverHireWebhookFunction")?;
+    template[worker..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("   "))
+        .find_map(|l| l.trim().strip_prefix("RATE_LIMIT_SHARE:")?.trim().trim_matches('"').parse().ok())
+        .ok_or_else(|| "template.yaml's LeverHireWebhookFunction sets no RATE_LIMIT_SHARE".to_string())
+}
+
 fn mapping_setting(key: &str) -> Result<usize, String> {
     let template = include_str!("../../template.yaml");
     let lines: Vec<&str> = template.lines().collect();
@@ -274,13 +287,7 @@ fn run_log_dir() -> std::path::PathBuf {
 }
 
 /// The environment of every container: the sandbox, the run log, the queue and the limits.
-fn environment(
-    sb: &Sandbox,
-    options: &Options,
-    dir: &TempDir,
-    sqs_url: &str,
-    workers: usize,
-) -> HashMap<String, String> {
+fn environment(sb: &Sandbox, options: &Options, dir: &TempDir, sqs_url: &str, share: usize) -> HashMap<String, String> {
     let latency = (options.latency_ms > 0).then(|| Duration::from_millis(options.latency_ms));
     let namely = (100.0 * f64::from(options.rate_scale)).round() as u32;
     // Lever publishes a per-second limit, so it is not scaled; burst 1 as in the sync scenarios.
@@ -289,8 +296,9 @@ fn environment(
     let mut env: HashMap<String, String> = sb.env_vars().into_iter().collect();
     env.insert("LOCAL_STORE_PATH".into(), dir.path().join("runs.sqlite3").display().to_string());
     env.insert("HIRE_QUEUE_URL".into(), format!("{sqs_url}/000000000000/hires"));
-    // As the template sets it: each of the workers keeps to its share of every limit.
-    env.insert("RATE_LIMIT_SHARE".into(), workers.to_string());
+    // As the template sets it: each worker keeps to its share of every limit, the share counting every
+    // container that may call the vendors at once (receivers, workers, the sweep, a run by hand).
+    env.insert("RATE_LIMIT_SHARE".into(), share.to_string());
     for (handle, var, per_minute) in limits {
         handle.set_latency(latency);
         handle.set_rate_limit(Some(per_minute));
@@ -568,4 +576,16 @@ fn is_profiles_read(path: &str) -> bool {
 fn epoch_ms() -> u64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workers_rate_share_is_the_templates_and_counts_more_than_the_queue_workers() {
+        let share = worker_rate_share().expect("RATE_LIMIT_SHARE");
+        let workers = mapping_setting("MaximumConcurrency").expect("MaximumConcurrency");
+        assert!(share >= workers + 2, "share {share} for {workers} queue workers, the sweep and a run by hand");
+    }
 }
