@@ -328,7 +328,7 @@ struct Delivered {
 async fn deliver(deps: Arc<Deps>, settings: Arc<HireSettings>, token: String, hire: Hire) -> Delivered {
     let Hire { opportunity_id, contact, email } = hire;
     let data = json!({"opportunityId": opportunity_id, "candidateId": opportunity_id, "contactId": contact});
-    let triggered_at = epoch_ms();
+    let triggered_at = sandbox::now_ms();
     let delivery = lever_signed_delivery("candidateHired", data, &token, triggered_at);
     let event = json!({"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "POST"}},
                        "headers": {"content-type": "application/json", "user-agent": "Lever-Webhooks"},
@@ -409,7 +409,7 @@ impl Queue {
 
     fn send(&self, body: String) -> String {
         let id = uuid::Uuid::new_v4().to_string();
-        let message = Message { id: id.clone(), body, sent_at_ms: epoch_ms(), receives: 0 };
+        let message = Message { id: id.clone(), body, sent_at_ms: sandbox::now_ms(), receives: 0 };
         self.state().visible.push_back(message);
         self.arrived.notify_one();
         id
@@ -571,11 +571,6 @@ async fn run_log_states(runlog: &dyn RunLog, delivered: &[Delivered]) -> (BTreeM
 /// Namely limits `GET /profiles` and `GET /profiles/…` only.
 fn is_profiles_read(path: &str) -> bool {
     path.ends_with("/profiles") || path.contains("/profiles/")
-}
-
-fn epoch_ms() -> u64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

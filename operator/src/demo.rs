@@ -42,7 +42,7 @@ pub fn hire_delivery(sb: &Sandbox) -> Result<HireDelivery, String> {
         "candidateHired",
         json!({"opportunityId": id, "candidateId": id, "contactId": opportunity["contact"]}),
         &sb.credentials.lever_signature_tokens[0],
-        u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or_default(),
+        sandbox::now_ms(),
     );
     let candidate = opportunity["name"].as_str().unwrap_or("a candidate").to_string();
     Ok(HireDelivery { opportunity_id: id, candidate, body })

@@ -79,3 +79,11 @@ pub async fn create_runs_table(sdk: &aws_config::SdkConfig) -> String {
         .expect("enable TTL");
     table
 }
+
+/// Lets a held claim go as its lease running out would (a dead worker's, or one kept for a create whose
+/// outcome is unknown): the next attempt comes only after it. Fails if nobody held `key`.
+pub async fn lease_runs_out(runlog: &dyn platform::RunLog, key: &str) {
+    let held = runlog.claim(key, "probe", chrono::Duration::minutes(1)).await.expect("claim");
+    assert!(matches!(held, platform::Claim::InProgress { .. }), "the hire should still be held: {held:?}");
+    runlog.release(key).await.expect("release");
+}

@@ -68,9 +68,14 @@ fn s(v: &Value) -> &str {
 // The hire worker.
 
 fn sqs(id: &str, receive_count: u32) -> Value {
-    let body = json!({"opportunity_id": id, "event": "candidateHired", "triggered_at": 1});
-    json!({"Records": [{"messageId": format!("m-{receive_count}"), "receiptHandle": "r", "body": body.to_string(),
-        "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
+    sqs_message(id, "candidateHired", receive_count)
+}
+
+/// An SQS batch of one queued Lever event of the hire, as the event source mapping hands it out.
+fn sqs_message(id: &str, event: &str, receive_count: u32) -> Value {
+    let body = json!({"opportunity_id": id, "event": event, "triggered_at": 1});
+    json!({"Records": [{"messageId": format!("{event}-{receive_count}"), "receiptHandle": "r",
+        "body": body.to_string(), "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
         "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:hires"}]})
 }
 
@@ -125,15 +130,7 @@ impl Hire {
 
     /// The dead worker's claim on the hire has a 10-minute lease; the next attempt comes after it.
     async fn lease_runs_out(&self) {
-        let key = claim_key(&self.id);
-        assert!(
-            matches!(
-                self.w.runlog.claim(&key, "probe", chrono::Duration::minutes(1)).await.unwrap(),
-                platform::Claim::InProgress { .. }
-            ),
-            "the dead worker should still hold the hire"
-        );
-        self.w.runlog.release(&key).await.unwrap();
+        e2e::lease_runs_out(self.w.runlog.as_ref(), &claim_key(&self.id)).await;
     }
 
     /// What the next attempt must leave: one profile, one success tag, one note naming it, the resume.
@@ -182,14 +179,6 @@ async fn a_worker_that_died_before_learning_the_new_profile_id_links_it_by_email
     h.assert_transferred_once().await;
 }
 
-/// An SQS message of another Lever event of the same hire (`candidateArchiveChange`).
-fn sqs_archive_event(id: &str, receive_count: u32) -> Value {
-    let body = json!({"opportunity_id": id, "event": "candidateArchiveChange", "triggered_at": 2});
-    json!({"Records": [{"messageId": format!("archive-{receive_count}"), "receiptHandle": "r",
-        "body": body.to_string(), "attributes": {"ApproximateReceiveCount": receive_count.to_string()},
-        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:hires"}]})
-}
-
 #[tokio::test]
 async fn a_create_answered_after_the_timeout_is_never_sent_twice_even_where_namely_allows_one_email_twice() {
     // Namely takes the create but lands it only after the worker stopped waiting (0.5 s), and this
@@ -210,7 +199,10 @@ async fn a_create_answered_after_the_timeout_is_never_sent_twice_even_where_name
     assert!(h.profiles().is_empty(), "the create has not landed yet");
     let held = h.w.runlog.claim(&claim_key(&h.id), "probe", chrono::Duration::minutes(1)).await.unwrap();
     assert!(matches!(held, platform::Claim::InProgress { .. }), "the unknown create released the hire: {held:?}");
-    let second = lever_hire_webhook::handle_with(&h.w.deps, &h.settings, sqs_archive_event(&h.id, 1)).await.unwrap();
+    let second =
+        lever_hire_webhook::handle_with(&h.w.deps, &h.settings, sqs_message(&h.id, "candidateArchiveChange", 1))
+            .await
+            .unwrap();
     assert_eq!(second["batchItemFailures"], json!([]), "{second}");
     assert_eq!(h.posts(&h.w.sb.namely, "/profiles"), 1, "a second create was sent while the first was unknown");
 

@@ -119,10 +119,7 @@ impl Harness {
     /// A POST /profiles answered 5xx may have created the profile, so the hire stays held until its
     /// lease runs out; SQS hands the message out again only after its visibility timeout, later still.
     async fn lease_runs_out(&self, index: usize) {
-        let key = lever_hire_webhook::transfer::claim_key(&self.id(index));
-        let held = self.runlog.claim(&key, "probe", chrono::Duration::minutes(1)).await.unwrap();
-        assert!(matches!(held, platform::Claim::InProgress { .. }), "the hire should be held: {held:?}");
-        self.runlog.release(&key).await.unwrap();
+        e2e::lease_runs_out(self.runlog.as_ref(), &lever_hire_webhook::transfer::claim_key(&self.id(index))).await;
     }
 
     async fn history(&self, index: usize) -> Vec<platform::Outcome> {

@@ -220,6 +220,14 @@ impl Harness {
     fn opportunity(&self, index: usize) -> Value {
         self.sb.lever_data().opportunities[index].clone()
     }
+
+    /// Lever's `candidateHired` delivery for the `index`-th opportunity, signed with `token`, as the
+    /// Function URL passes it.
+    fn hired(&self, index: usize, token: &str) -> Value {
+        let o = self.opportunity(index);
+        let data = json!({"opportunityId": o["id"], "candidateId": o["id"], "contactId": o["contact"]});
+        function_url_request(&lever_signed_delivery("candidateHired", data, token, sandbox::now_ms()))
+    }
 }
 
 fn function_url_request(delivery: &Value) -> Value {
@@ -234,15 +242,10 @@ async fn the_hire_transfer_its_failure_notes_and_refused_deliveries_leak_no_secr
     let settings = lever_hire_webhook::settings::HireSettings::from_lookup(|_| None).expect("settings");
     let tokens = credentials().lever_signature_tokens.clone();
     let call = |payload: Value| lever_hire_webhook::handle_with(&deps, &settings, payload);
-    let hired = |index: usize, token: &str| {
-        let o = h.opportunity(index);
-        let data = json!({"opportunityId": o["id"], "candidateId": o["id"], "contactId": o["contact"]});
-        function_url_request(&lever_signed_delivery("candidateHired", data, token, sandbox::now_ms()))
-    };
 
     assert_eq!(h.keep(call(json!({"action": "verify"})).await)["ok"], true);
     // Both webhooks' tokens sign deliveries that are accepted: the distinctive tokens are in use.
-    let answer = h.keep(call(hired(0, &tokens[0])).await);
+    let answer = h.keep(call(h.hired(0, &tokens[0])).await);
     assert_eq!(answer["statusCode"], 200, "{answer}");
     let o1 = h.opportunity(1);
     let archive = json!({"opportunityId": o1["id"], "toArchived": o1["archived"], "fromArchived": null});
@@ -280,12 +283,12 @@ async fn the_hire_transfer_its_failure_notes_and_refused_deliveries_leak_no_secr
         d.opportunity_mut(&id4).expect("opportunity")["emails"] = json!([]);
         d.contacts.iter_mut().filter(|c| c["id"] == contact).for_each(|c| c["emails"] = json!([]));
     });
-    let answer = h.keep(call(hired(4, &tokens[0])).await);
+    let answer = h.keep(call(h.hired(4, &tokens[0])).await);
     assert!(answer["body"].as_str().unwrap_or("").contains("failed"), "{answer}");
 
     // Namely refuses the token: the hire fails with a note saying how to make a new one.
     h.sb.namely.inject(FaultRule::new(Fault::Unauthorized));
-    let answer = h.keep(call(hired(5, &tokens[0])).await);
+    let answer = h.keep(call(h.hired(5, &tokens[0])).await);
     assert!(answer["body"].as_str().unwrap_or("").contains("personal access token"), "{answer}");
     assert_eq!(h.keep(call(json!({"action": "verify"})).await)["ok"], false);
     h.sb.namely.clear_faults();
@@ -481,11 +484,7 @@ async fn info_level_logs_hold_no_personal_data() {
     let settings = lever_hire_webhook::settings::HireSettings::from_lookup(|_| None).expect("settings");
     let call = |payload: Value| lever_hire_webhook::handle_with(&deps, &settings, payload);
     assert_eq!(h.keep(call(json!({"action": "verify"})).await)["ok"], true);
-    let o = h.opportunity(0);
-    let data = json!({"opportunityId": o["id"], "candidateId": o["id"], "contactId": o["contact"]});
-    let delivery =
-        lever_signed_delivery("candidateHired", data, &credentials().lever_signature_tokens[0], sandbox::now_ms());
-    let answer = h.keep(call(function_url_request(&delivery)).await);
+    let answer = h.keep(call(h.hired(0, &credentials().lever_signature_tokens[0])).await);
     assert_eq!(answer["statusCode"], 200, "{answer}");
     let sync = lessonly(&h, &deps, json!({"action": "sync"})).await;
     assert_eq!(sync["status"], "succeeded", "{sync}");

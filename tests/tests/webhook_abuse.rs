@@ -35,6 +35,19 @@ struct Written {
     namely_requests: usize,
 }
 
+impl Written {
+    /// Since `before`, one run-log item more (a remembered delivery token), nothing queued and no
+    /// vendor called.
+    fn assert_only_a_token_more_than(&self, before: &Written, what: &str) {
+        assert_eq!(self.run_log.len(), before.run_log.len() + 1, "{what}: {self:?}");
+        assert_eq!(
+            (self.queued, self.lever_requests, self.namely_requests),
+            (0, before.lever_requests, before.namely_requests),
+            "{what}"
+        );
+    }
+}
+
 struct Harness {
     sb: Sandbox,
     deps: app::Deps,
@@ -287,12 +300,7 @@ async fn refused_requests_write_nothing_and_a_replay_does_no_work(h: &Harness, p
     let (status, body) = h.send(&format!("{prefix}-at-the-size-limit"), post(&padded(&test_delivery, MAX_BODY))).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("test delivery received")), "{body}");
     // A verified delivery's token is remembered (one run-log item), whatever it asks for.
-    let tested = h.written().await;
-    assert_eq!(tested.run_log.len(), nothing.run_log.len() + 1, "{tested:?}");
-    assert_eq!(
-        (tested.queued, tested.lever_requests, tested.namely_requests),
-        (0, nothing.lever_requests, nothing.namely_requests)
-    );
+    h.written().await.assert_only_a_token_more_than(&nothing, "the test delivery");
 
     // The genuine delivery is accepted and does write: the checks above could see a write.
     let delivery = h.hire(sandbox::now_ms());
@@ -319,11 +327,7 @@ async fn refused_requests_write_nothing_and_a_replay_does_no_work(h: &Harness, p
     let (status, body) = h.send(&format!("{prefix}-rerun"), post(&h.hire(sandbox::now_ms() + 1))).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("already transferred")), "rerun: {body}");
     let rerun = h.written().await;
-    assert_eq!(rerun.run_log.len(), done.run_log.len() + 1, "only the rerun's token is remembered: {rerun:?}");
-    assert_eq!(
-        (rerun.queued, rerun.lever_requests, rerun.namely_requests),
-        (0, done.lever_requests, done.namely_requests)
-    );
+    rerun.assert_only_a_token_more_than(&done, "only the rerun's token is remembered");
 
     // The accepted delivery's signature, token and time with another opportunity swapped into its
     // data (Lever's HMAC does not cover `data`): refused, nothing written, queued or called.

@@ -125,7 +125,7 @@ pub async fn handle_with(deps: &Deps, settings: &HireSettings, payload: Value) -
         }
         Ok(HireEvent::Transfer { opportunity_id }) => {
             let attempt = Attempt { opportunity_id, attempt_number: 1, forced: true };
-            let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Manual, vec![attempt])).await;
+            let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Manual, vec![attempt], None)).await;
             Ok(summary(&run, &outcomes))
         }
         Err(_) => match app::handle_operator_event(deps, FUNCTION, CONNECTIONS, payload).await {
@@ -278,7 +278,7 @@ async fn receive(deps: &Deps, settings: &HireSettings, request: Request) -> Resp
     if let Handoff::Inline = handoff {
         // No queue (local runs): transfer now.
         let attempt = Attempt { opportunity_id: opportunity_id.clone(), attempt_number: 1, forced: false };
-        let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, vec![attempt])).await;
+        let (run, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, vec![attempt], None)).await;
         return json_response(200, &summary(&run, &outcomes));
     }
     let message = HireMessage {
@@ -304,14 +304,11 @@ async fn work_queue(deps: &Deps, settings: &HireSettings, hires: Vec<queue::Queu
             Ok(message) => {
                 // Counted from the hire's own record: a message handed back unstarted (the
                 // invocation's time ran out) is not an attempt, though SQS counts it as a receive.
-                let tried = match deps.runlog.entry(ENTRY_KIND, &message.opportunity_id).await {
-                    Ok(Some(entry)) => entry.body.get("attempts").and_then(Value::as_u64),
+                let attempt_number = match deps.runlog.entry(ENTRY_KIND, &message.opportunity_id).await {
+                    Ok(Some(entry)) => transfer::next_attempt_number(&entry),
                     _ => None,
-                };
-                let attempt_number = match tried {
-                    Some(tried) => u32::try_from(tried + 1).unwrap_or(u32::MAX),
-                    None => record.receive_count,
-                };
+                }
+                .unwrap_or(record.receive_count);
                 attempts.push(Attempt { opportunity_id: message.opportunity_id, attempt_number, forced: false });
                 message_ids.push(record.message_id);
             }
@@ -319,7 +316,7 @@ async fn work_queue(deps: &Deps, settings: &HireSettings, hires: Vec<queue::Queu
             Err(e) => tracing::error!(message_id = %record.message_id, error = %e, "queue message dropped"),
         }
     }
-    let (_, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, attempts)).await;
+    let (_, outcomes) = Box::pin(run_attempts(deps, settings, Trigger::Webhook, attempts, None)).await;
     // Attempts run in order, so the started ones come first; the others go back to the queue.
     let retry = message_ids
         .into_iter()
@@ -345,8 +342,7 @@ async fn sweep(deps: &Deps, settings: &HireSettings, trigger: Trigger) -> Result
     let cutoff = Utc::now() - chrono::Duration::minutes(STALE_MINUTES);
     for entry in deps.runlog.open_entries(ENTRY_KIND, 200).await? {
         if entry.updated_at < cutoff && !attempts.iter().any(|a| a.opportunity_id == entry.id) {
-            let tried = entry.body.get("attempts").and_then(Value::as_u64).unwrap_or(0);
-            let attempt_number = u32::try_from(tried + 1).unwrap_or(u32::MAX);
+            let attempt_number = transfer::next_attempt_number(&entry).unwrap_or(1);
             attempts.push(Attempt { opportunity_id: entry.id, attempt_number, forced: false });
         }
     }
@@ -365,26 +361,21 @@ async fn sweep(deps: &Deps, settings: &HireSettings, trigger: Trigger) -> Result
             format!("reconciliation with Lever failed, tried again at the next sweep: {e}")
         }
     };
-    let (mut run, outcomes) = Box::pin(run_attempts(deps, settings, trigger, attempts)).await;
-    run.message = Some(match run.message.take() {
-        Some(message) => format!("{message}; {reconciled}"),
-        None => reconciled,
-    });
-    if let Err(e) = deps.runlog.save_run(&run).await {
-        tracing::warn!(run_id = %run.run_id, error = %e, "could not record the reconciliation in the run");
-    }
+    let (run, outcomes) = Box::pin(run_attempts(deps, settings, trigger, attempts, Some(reconciled))).await;
     Ok(summary(&run, &outcomes))
 }
 
 /// Runs attempts one after another as one run, and records the run and each outcome. Each attempt
 /// is cut short at its budget or before the invocation's deadline ([`app::lambda::remaining`]),
 /// whichever comes first, and none is started without time to do it ([`attempt_time`]): the
-/// outcomes returned are those of the attempts started, a prefix of `attempts`.
+/// outcomes returned are those of the attempts started, a prefix of `attempts`. `note` (what the
+/// sweep's reconciliation found) ends the run's message.
 async fn run_attempts(
     deps: &Deps,
     settings: &HireSettings,
     trigger: Trigger,
     attempts: Vec<Attempt>,
+    note: Option<String>,
 ) -> (Run, Vec<(String, AttemptOutcome)>) {
     let mut run = Run::start(FUNCTION, trigger);
     if let Err(e) = deps.runlog.save_run(&run).await {
@@ -431,6 +422,12 @@ async fn run_attempts(
         run.message = Some(message);
     } else if run.counts.total() == 0 {
         run.message = Some("nothing to transfer".into());
+    }
+    if let Some(note) = note {
+        run.message = Some(match run.message.take() {
+            Some(message) => format!("{message}; {note}"),
+            None => note,
+        });
     }
     if let Err(e) = deps.runlog.save_run(&run).await {
         tracing::warn!(run_id = %run.run_id, error = %e, "could not record the run end");

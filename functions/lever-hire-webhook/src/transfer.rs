@@ -273,23 +273,20 @@ pub async fn cut_short(
         allowed.as_secs_f64().round()
     );
     tracing::warn!(opportunity_id = id, run_id, "{detail}");
+    // The attempt's own copy of the entry went with it: settle the one in the run log.
     let mut entry = match deps.runlog.entry(ENTRY_KIND, id).await {
         Ok(Some(entry)) => entry,
         _ => Entry::new(ENTRY_KIND, id, QUEUED, true, json!({})),
     };
-    entry.state = QUEUED.into();
-    entry.open = true;
-    entry.updated_at = platform::runlog::now_ms();
-    if let Value::Object(body) = &mut entry.body {
-        let attempts = body.get("attempts").and_then(Value::as_u64).unwrap_or(0) + 1;
-        body.insert("attempts".into(), json!(attempts));
-        body.insert("last_detail".into(), json!(detail));
-        body.insert("last_run_id".into(), json!(run_id));
-    }
-    if let Err(e) = deps.runlog.put_entry(&entry).await {
-        tracing::warn!(opportunity_id = id, error = %e, "could not record the attempt that was cut short");
-    }
-    AttemptOutcome { action: Action::Failed, label: None, detail, namely_id: None, retry_later: true }
+    let outcome = AttemptOutcome { action: Action::Failed, label: None, detail, namely_id: None, retry_later: true };
+    settle(deps, &claim_key(id), run_id, &mut entry, &outcome, true).await;
+    outcome
+}
+
+/// The number of the next attempt at a hire, counted from its entry (attempts already made + 1).
+pub fn next_attempt_number(entry: &Entry) -> Option<u32> {
+    let tried = entry.body.get("attempts").and_then(Value::as_u64)?;
+    Some(u32::try_from(tried + 1).unwrap_or(u32::MAX))
 }
 
 /// The end of an attempt that needs a person: Lever gets the failure tag and (unless it would

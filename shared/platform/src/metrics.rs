@@ -11,7 +11,7 @@
 
 use crate::runlog::{Run, RunStatus};
 use serde_json::{json, Map, Value};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The CloudWatch namespace of every metric of the bundle.
 pub const NAMESPACE: &str = "HrIntegrationBundle";
@@ -33,30 +33,13 @@ pub const RUN_METRICS: [(&str, &str); 9] = [
     ("RunDuration", "Milliseconds"),
 ];
 
-/// Where metric lines go.
-enum Sink {
-    /// Standard output: in Lambda, the function's log stream.
-    Stdout,
-    /// Kept in memory, for tests.
-    Memory(Arc<Mutex<Vec<String>>>),
-}
-
-static SINK: OnceLock<Sink> = OnceLock::new();
+/// Set once the process writes metric lines (the Lambda runtime loop).
+static TO_STDOUT: AtomicBool = AtomicBool::new(false);
 
 /// Writes metric lines to standard output from now on (called by the Lambda runtime loop; a CLI or a
-/// test that runs the functions in-process writes none unless it captures them).
+/// test that runs the functions in-process writes none).
 pub fn emit_to_stdout() {
-    let _ = SINK.set(Sink::Stdout);
-}
-
-/// Keeps the metric lines of this process in memory from now on and returns them as they come. The
-/// first call chooses; later calls return the same capture (or an empty one if stdout was chosen).
-pub fn capture() -> Arc<Mutex<Vec<String>>> {
-    let sink = SINK.get_or_init(|| Sink::Memory(Arc::new(Mutex::new(Vec::new()))));
-    match sink {
-        Sink::Memory(lines) => lines.clone(),
-        Sink::Stdout => Arc::new(Mutex::new(Vec::new())),
-    }
+    TO_STDOUT.store(true, Ordering::Relaxed);
 }
 
 /// The EMF document of a run that has ended.
@@ -100,18 +83,15 @@ pub fn run_document(run: &Run) -> Value {
 
 /// Emits the run's metric line, if metric lines are wanted in this process.
 pub fn run_ended(run: &Run) {
-    let Some(sink) = SINK.get() else { return };
-    let line = run_document(run).to_string();
-    match sink {
-        Sink::Stdout => {
-            use std::io::Write;
-            // One write of the whole line, so it is never interleaved with a log line.
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(format!("{line}\n").as_bytes());
-            let _ = out.flush();
-        }
-        Sink::Memory(lines) => lines.lock().unwrap_or_else(|e| e.into_inner()).push(line),
+    if !TO_STDOUT.load(Ordering::Relaxed) {
+        return;
     }
+    use std::io::Write;
+    // One write of the whole line, so it is never interleaved with a log line.
+    let line = format!("{}\n", run_document(run));
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
 }
 
 #[cfg(test)]
